@@ -1,0 +1,437 @@
+/* coffer-catalog.c: the agent's catalog, an SQLite database in WAL mode.
+ *
+ * The catalog is not rebuildable (registration, settings, policy, job
+ * history), so it lives in the state folder and never under the cache folder.
+ * Its schema is versioned with PRAGMA user_version: each entry of migrations[]
+ * moves the schema one version up, inside one transaction. A catalog whose
+ * version is above the latest known one was written by a newer Coffer and is
+ * left untouched.
+ *
+ * One CofferCatalog may be used from several threads; a mutex serialises
+ * access to the connection.
+ */
+#include "config.h"
+
+#include "coffer-catalog.h"
+
+#include "coffer-error.h"
+#include "coffer-paths.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+struct _CofferCatalog
+{
+  GObject parent_instance;
+
+  GMutex lock;
+  sqlite3 *db;
+  char *path;
+  int schema_version;
+};
+
+G_DEFINE_FINAL_TYPE (CofferCatalog, coffer_catalog, G_TYPE_OBJECT)
+
+/* Each entry takes the schema from version (index) to version (index + 1).
+ * Never edit an entry that has shipped; append a new one. */
+static const char *const migrations[] = {
+  /* 0 → 1: settings and the registration record. */
+  "CREATE TABLE settings ("
+  "  key TEXT PRIMARY KEY NOT NULL,"
+  "  value TEXT NOT NULL"
+  ");"
+  "CREATE TABLE registration ("
+  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+  "  vault_id TEXT NOT NULL,"
+  "  vault_name TEXT NOT NULL,"
+  "  machine_id TEXT NOT NULL,"
+  "  machine_name TEXT NOT NULL,"
+  "  instance_id TEXT NOT NULL,"
+  "  storage_location TEXT NOT NULL,"
+  "  registered_at INTEGER NOT NULL"
+  ");",
+};
+
+void
+coffer_registration_free (CofferRegistration *registration)
+{
+  if (registration == NULL)
+    return;
+
+  g_free (registration->vault_id);
+  g_free (registration->vault_name);
+  g_free (registration->machine_id);
+  g_free (registration->machine_name);
+  g_free (registration->instance_id);
+  g_free (registration->storage_location);
+  g_free (registration);
+}
+
+static void
+coffer_catalog_finalize (GObject *object)
+{
+  CofferCatalog *self = COFFER_CATALOG (object);
+
+  g_clear_pointer (&self->db, sqlite3_close);
+  g_clear_pointer (&self->path, g_free);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (coffer_catalog_parent_class)->finalize (object);
+}
+
+static void
+coffer_catalog_class_init (CofferCatalogClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = coffer_catalog_finalize;
+}
+
+static void
+coffer_catalog_init (CofferCatalog *self)
+{
+  g_mutex_init (&self->lock);
+}
+
+static gboolean
+set_sqlite_error (CofferCatalog *self, GError **error, const char *what)
+{
+  g_set_error (error, COFFER_ERROR, COFFER_ERROR_FAILED, "%s in the catalog %s: %s", what,
+               self->path, sqlite3_errmsg (self->db));
+  return FALSE;
+}
+
+static gboolean
+exec_locked (CofferCatalog *self, const char *sql, GError **error)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (self->db, sql, NULL, NULL, &message) != SQLITE_OK)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_FAILED, "Cannot update the catalog %s: %s",
+                   self->path, message != NULL ? message : "unknown error");
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_user_version_locked (CofferCatalog *self, int *version, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = FALSE;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      *version = sqlite3_column_int (stmt, 0);
+      ok = TRUE;
+    }
+  else
+    set_sqlite_error (self, error, "Cannot read the schema version");
+
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+static gboolean
+migrate_locked (CofferCatalog *self, GError **error)
+{
+  int version;
+
+  if (!read_user_version_locked (self, &version, error))
+    return FALSE;
+
+  if (version > (int) G_N_ELEMENTS (migrations))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NEWER_FORMAT,
+                   "The catalog %s was written by a newer version of Coffer (schema %d; "
+                   "this version knows up to %d). Update Coffer to use it.",
+                   self->path, version, (int) G_N_ELEMENTS (migrations));
+      return FALSE;
+    }
+
+  for (; version < (int) G_N_ELEMENTS (migrations); version++)
+    {
+      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
+
+      if (!exec_locked (self, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!exec_locked (self, migrations[version], error) || !exec_locked (self, bump, error))
+        {
+          g_prefix_error (error, "Upgrading the catalog to schema %d: ", version + 1);
+          exec_locked (self, "ROLLBACK", NULL);
+          return FALSE;
+        }
+      if (!exec_locked (self, "COMMIT", error))
+        return FALSE;
+      g_debug ("Catalog %s upgraded to schema %d", self->path, version + 1);
+    }
+
+  self->schema_version = version;
+  return TRUE;
+}
+
+static gboolean
+enable_wal_locked (CofferCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = FALSE;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    ok = g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") == 0;
+  sqlite3_finalize (stmt);
+
+  if (!ok)
+    return set_sqlite_error (self, error, "Cannot turn on write-ahead logging");
+
+  /* FULL: a recorded recovery point or job must survive a power cut. */
+  return exec_locked (self, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", error);
+}
+
+/**
+ * coffer_catalog_open:
+ * @state_dir: the state folder, usually coffer_paths_state_dir()
+ * @error: return location for a #GError
+ *
+ * Opens (creating when missing) `catalog.sqlite` in @state_dir, which is
+ * created 0700, and brings its schema up to date.
+ *
+ * Returns: (transfer full): the catalog, or %NULL with @error set
+ */
+CofferCatalog *
+coffer_catalog_open (const char *state_dir, GError **error)
+{
+  g_autoptr (CofferCatalog) self = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (state_dir != NULL, NULL);
+
+  if (!coffer_paths_ensure_private_dir (state_dir, error))
+    {
+      g_prefix_error (error, "Cannot open the catalog: ");
+      return NULL;
+    }
+
+  self = g_object_new (COFFER_TYPE_CATALOG, NULL);
+  self->path = g_build_filename (state_dir, COFFER_CATALOG_FILENAME, NULL);
+
+  if (sqlite3_open_v2 (self->path, &self->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                       NULL) != SQLITE_OK)
+    {
+      set_sqlite_error (self, error, "Cannot open");
+      return NULL;
+    }
+  g_chmod (self->path, 0600);
+  sqlite3_busy_timeout (self->db, 5000);
+
+  g_mutex_lock (&self->lock);
+  ok = enable_wal_locked (self, error) && migrate_locked (self, error);
+  g_mutex_unlock (&self->lock);
+
+  return ok ? g_steal_pointer (&self) : NULL;
+}
+
+const char *
+coffer_catalog_get_path (CofferCatalog *self)
+{
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), NULL);
+
+  return self->path;
+}
+
+int
+coffer_catalog_get_schema_version (CofferCatalog *self)
+{
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), -1);
+
+  return self->schema_version;
+}
+
+int
+coffer_catalog_latest_schema_version (void)
+{
+  return G_N_ELEMENTS (migrations);
+}
+
+static char *
+column_dup (sqlite3_stmt *stmt, int column)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, column));
+}
+
+/**
+ * coffer_catalog_get_setting:
+ * @self: a #CofferCatalog
+ * @key: the setting's name
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the setting's value; %NULL without
+ *   @error set when the setting was never set
+ */
+char *
+coffer_catalog_get_setting (CofferCatalog *self, const char *key, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  char *value = NULL;
+  int rc;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  g_mutex_lock (&self->lock);
+  if (sqlite3_prepare_v2 (self->db, "SELECT value FROM settings WHERE key = ?1", -1, &stmt, NULL) !=
+      SQLITE_OK)
+    {
+      set_sqlite_error (self, error, "Cannot read a setting");
+      goto out;
+    }
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    value = column_dup (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    set_sqlite_error (self, error, "Cannot read a setting");
+
+out:
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return value;
+}
+
+static gboolean
+run_statement (
+    CofferCatalog *self, const char *sql, const char *const *texts, guint n_texts, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) == SQLITE_OK;
+  for (guint i = 0; ok && i < n_texts; i++)
+    ok = sqlite3_bind_text (stmt, i + 1, texts[i], -1, SQLITE_TRANSIENT) == SQLITE_OK;
+  if (ok)
+    ok = sqlite3_step (stmt) == SQLITE_DONE;
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot write");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+gboolean
+coffer_catalog_set_setting (CofferCatalog *self, const char *key, const char *value, GError **error)
+{
+  const char *texts[] = { key, value };
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
+
+  return run_statement (self,
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        texts, G_N_ELEMENTS (texts), error);
+}
+
+gboolean
+coffer_catalog_delete_setting (CofferCatalog *self, const char *key, GError **error)
+{
+  const char *texts[] = { key };
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  return run_statement (self, "DELETE FROM settings WHERE key = ?1", texts, 1, error);
+}
+
+/**
+ * coffer_catalog_get_registration:
+ * @self: a #CofferCatalog
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): this machine's registration; %NULL
+ *   without @error set when it is not registered
+ */
+CofferRegistration *
+coffer_catalog_get_registration (CofferCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  CofferRegistration *registration = NULL;
+  int rc;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  if (sqlite3_prepare_v2 (self->db,
+                          "SELECT vault_id, vault_name, machine_id, machine_name, instance_id, "
+                          "storage_location, registered_at FROM registration WHERE id = 1",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_sqlite_error (self, error, "Cannot read the registration");
+      goto out;
+    }
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      registration = g_new0 (CofferRegistration, 1);
+      registration->vault_id = column_dup (stmt, 0);
+      registration->vault_name = column_dup (stmt, 1);
+      registration->machine_id = column_dup (stmt, 2);
+      registration->machine_name = column_dup (stmt, 3);
+      registration->instance_id = column_dup (stmt, 4);
+      registration->storage_location = column_dup (stmt, 5);
+      registration->registered_at = sqlite3_column_int64 (stmt, 6);
+    }
+  else if (rc != SQLITE_DONE)
+    set_sqlite_error (self, error, "Cannot read the registration");
+
+out:
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return registration;
+}
+
+gboolean
+coffer_catalog_set_registration (CofferCatalog *self,
+                                 const CofferRegistration *registration,
+                                 GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (registration != NULL, FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "INSERT OR REPLACE INTO registration (id, vault_id, vault_name, "
+                           "machine_id, machine_name, instance_id, storage_location, "
+                           "registered_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &stmt, NULL) == SQLITE_OK;
+  if (ok)
+    {
+      sqlite3_bind_text (stmt, 1, registration->vault_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, registration->vault_name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, registration->machine_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, registration->machine_name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 5, registration->instance_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 6, registration->storage_location, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 7, registration->registered_at);
+      ok = sqlite3_step (stmt) == SQLITE_DONE;
+    }
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot record the registration");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+gboolean
+coffer_catalog_clear_registration (CofferCatalog *self, GError **error)
+{
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  return run_statement (self, "DELETE FROM registration", NULL, 0, error);
+}
