@@ -1,0 +1,19 @@
+/* coffer-crypto.h: authenticated encryption and random ids, over OpenSSL. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define COFFER_GCM_NONCE_SIZE 12
+#define COFFER_GCM_TAG_SIZE 16
+
+  GBytes *coffer_gcm_seal (const guint8 key[32], GBytes *plaintext, const void *aad,
+                           gsize aad_size);
+  GBytes *coffer_gcm_open (const guint8 key[32], GBytes *sealed, const void *aad, gsize aad_size,
+                           GError **error);
+  void coffer_hmac_sha256 (const guint8 *key, gsize key_size, const void *data, gsize size,
+                           guint8 out[32]);
+  char *coffer_random_hex (gsize bytes);
+
+G_END_DECLS
