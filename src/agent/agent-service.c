@@ -1,0 +1,655 @@
+/* agent-service.c: the object behind io.github.coffer.Agent1.
+ *
+ * Owns the catalog and exports the generated CofferDBusAgent skeleton. Every
+ * method that touches the catalog or the vault runs in a GTask thread and
+ * completes its invocation from there, so the main loop never blocks.
+ */
+#include "config.h"
+
+#include "agent-service.h"
+
+#include <errno.h>
+#include <gio/gunixfdlist.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct _AgentService
+{
+  GObject parent_instance;
+
+  char *state_dir;
+  CofferCatalog *catalog;
+  GError *catalog_error; /* why the catalog could not be opened, if it could not */
+  CofferDBusAgent *skeleton;
+  GCancellable *cancellable;
+  guint test_method_delay_ms; /* COFFER_AGENT_TEST_METHOD_DELAY_MS, see HACKING.md */
+  gboolean registering;       /* a Register, Unregister or ChangePassphrase is running */
+};
+
+G_DEFINE_FINAL_TYPE (AgentService, agent_service, G_TYPE_OBJECT)
+
+static void
+agent_service_dispose (GObject *object)
+{
+  AgentService *self = AGENT_SERVICE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  agent_service_unexport (self);
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (agent_service_parent_class)->dispose (object);
+}
+
+static void
+agent_service_finalize (GObject *object)
+{
+  AgentService *self = AGENT_SERVICE (object);
+
+  g_clear_error (&self->catalog_error);
+  g_free (self->state_dir);
+
+  G_OBJECT_CLASS (agent_service_parent_class)->finalize (object);
+}
+
+static void
+agent_service_class_init (AgentServiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = agent_service_dispose;
+  object_class->finalize = agent_service_finalize;
+}
+
+static void
+agent_service_init (AgentService *self)
+{
+  self->cancellable = g_cancellable_new ();
+}
+
+/* Runs in a worker thread: the catalog's answer about the registration. */
+static gboolean
+read_registration (AgentService *self, CofferRegistration **out_registration, GError **error)
+{
+  if (self->catalog == NULL)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_FAILED, "%s",
+                   self->catalog_error != NULL ? self->catalog_error->message
+                                               : "The catalog is not open");
+      return FALSE;
+    }
+
+  *out_registration = coffer_catalog_get_registration (self->catalog, error);
+  return *out_registration != NULL || error == NULL || *error == NULL;
+}
+
+static void
+apply_registration (AgentService *self, const CofferRegistration *registration)
+{
+  coffer_dbus_agent_set_registered (self->skeleton, registration != NULL);
+  coffer_dbus_agent_set_vault_name (self->skeleton,
+                                    registration != NULL ? registration->vault_name : "");
+  coffer_dbus_agent_set_machine_name (self->skeleton,
+                                      registration != NULL ? registration->machine_name : "");
+  coffer_dbus_agent_set_state (self->skeleton, registration != NULL ? "idle" : "unregistered");
+}
+
+static void
+load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentService *self = source_object;
+  CofferRegistration *registration = NULL;
+  GError *error = NULL;
+
+  /* Opening the catalog may migrate its schema: never on the main loop. */
+  self->catalog = coffer_catalog_open (self->state_dir, &self->catalog_error);
+  if (self->catalog_error != NULL)
+    g_warning ("%s", self->catalog_error->message);
+
+  if (!read_registration (self, &registration, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, registration, (GDestroyNotify) coffer_registration_free);
+}
+
+static void
+add_string (GVariantBuilder *builder, const char *key, const char *value)
+{
+  g_variant_builder_add (builder, "{sv}", key, g_variant_new_string (value != NULL ? value : ""));
+}
+
+static const char *
+passphrase_storage (AgentService *self, const char *machine_id, GCancellable *cancellable)
+{
+  g_autoptr (GError) error = NULL;
+  CofferSecretBackend backend = COFFER_SECRET_BACKEND_NONE;
+  char *passphrase;
+
+  passphrase = coffer_secret_lookup (self->state_dir, COFFER_SECRET_PASSPHRASE, machine_id,
+                                     &backend, cancellable, &error);
+  coffer_passphrase_free (passphrase);
+  if (g_error_matches (error, COFFER_ERROR, COFFER_ERROR_KEYRING_LOCKED))
+    return "keyring locked";
+  if (passphrase == NULL)
+    return "missing";
+  return coffer_secret_backend_to_string (backend);
+}
+
+/* Runs in a worker thread: the parts of the status that need more than the
+ * registration row. */
+static void
+add_registered_status (AgentService *self,
+                       const CofferRegistration *registration,
+                       GVariantBuilder *builder,
+                       GCancellable *cancellable)
+{
+  g_autofree char *cache_folder = NULL;
+
+  cache_folder = coffer_catalog_get_setting (self->catalog, COFFER_SETTING_CACHE_FOLDER, NULL);
+  add_string (builder, "cache-folder", cache_folder);
+  add_string (builder, "passphrase-storage",
+              passphrase_storage (self, registration->machine_id, cancellable));
+}
+
+/* Where systemd runs, scheduled backups need the user's manager running:
+ * without lingering, that means a login. */
+static void
+add_login_status (GVariantBuilder *builder)
+{
+  g_autofree char *linger = NULL;
+
+  if (!g_file_test ("/run/systemd/system", G_FILE_TEST_IS_DIR))
+    return;
+  linger = g_build_filename ("/var/lib/systemd/linger", g_get_user_name (), NULL);
+  g_variant_builder_add (builder, "{sv}", "needs-login",
+                         g_variant_new_boolean (!g_file_test (linger, G_FILE_TEST_EXISTS)));
+}
+
+static void
+get_status_thread (GTask *task,
+                   gpointer source_object,
+                   gpointer task_data,
+                   GCancellable *cancellable)
+{
+  AgentService *self = source_object;
+  g_autoptr (CofferRegistration) registration = NULL;
+  GError *error = NULL;
+  GVariantBuilder builder;
+
+  if (self->test_method_delay_ms > 0)
+    g_usleep (self->test_method_delay_ms * G_TIME_SPAN_MILLISECOND);
+
+  if (!read_registration (self, &registration, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "registered",
+                         g_variant_new_boolean (registration != NULL));
+  add_string (&builder, "version", PACKAGE_VERSION);
+  add_string (&builder, "state", coffer_dbus_agent_get_state (self->skeleton));
+  add_string (&builder, "state-folder", self->state_dir);
+  if (registration != NULL)
+    {
+      add_string (&builder, "vault-name", registration->vault_name);
+      add_string (&builder, "vault-id", registration->vault_id);
+      add_string (&builder, "machine-name", registration->machine_name);
+      add_string (&builder, "machine-id", registration->machine_id);
+      add_string (&builder, "storage-location", registration->storage_location);
+      g_variant_builder_add (&builder, "{sv}", "registered-at",
+                             g_variant_new_int64 (registration->registered_at));
+      add_registered_status (self, registration, &builder, cancellable);
+    }
+  add_login_status (&builder);
+
+  g_task_return_pointer (task, g_variant_ref_sink (g_variant_builder_end (&builder)),
+                         (GDestroyNotify) g_variant_unref);
+}
+
+static void
+get_status_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GVariant) status = NULL;
+  GError *error = NULL;
+
+  status = g_task_propagate_pointer (G_TASK (result), &error);
+  if (status == NULL)
+    g_dbus_method_invocation_take_error (invocation, error);
+  else
+    coffer_dbus_agent_complete_get_status (AGENT_SERVICE (source)->skeleton, invocation, status);
+}
+
+static gboolean
+handle_get_status (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, self->cancellable, get_status_cb, g_object_ref (invocation));
+
+  g_task_set_source_tag (task, handle_get_status);
+  g_task_run_in_thread (task, get_status_thread);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Register, Unregister and ChangePassphrase change the registration: one
+ * at a time, each in a worker thread. */
+static gboolean
+begin_registration_change (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  if (self->catalog == NULL)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, COFFER_ERROR, COFFER_ERROR_FAILED, "%s",
+          self->catalog_error != NULL ? self->catalog_error->message : "The catalog is not open");
+      return FALSE;
+    }
+  if (self->registering)
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_BUSY,
+                                             "Another job is in progress.");
+      return FALSE;
+    }
+  self->registering = TRUE;
+  return TRUE;
+}
+
+/* Copies a passphrase out of its D-Bus message; NUL bytes make it invalid. */
+static char *
+dup_passphrase (GVariant *bytes)
+{
+  gsize size;
+  const char *data = g_variant_get_fixed_array (bytes, &size, 1);
+
+  /* A trailing NUL (a bytestring) is not part of the passphrase. */
+  if (size > 0 && data[size - 1] == '\0')
+    size--;
+  if (memchr (data, '\0', size) != NULL)
+    return g_strdup ("");
+  return g_strndup (data, size);
+}
+
+typedef struct
+{
+  int fd;
+  char *passphrase;
+  char *machine_name;
+  char *cache_folder;
+  char *vault_path;
+  gboolean existing;
+  GDBusMethodInvocation *invocation;
+  CofferRegistration *registration;
+  GPtrArray *warnings;
+  char *passphrase_storage;
+} RegisterData;
+
+static void
+register_data_free (RegisterData *data)
+{
+  if (data->fd >= 0)
+    close (data->fd);
+  coffer_passphrase_free (data->passphrase);
+  g_free (data->machine_name);
+  g_free (data->cache_folder);
+  g_free (data->vault_path);
+  g_clear_object (&data->invocation);
+  g_clear_pointer (&data->registration, coffer_registration_free);
+  g_clear_pointer (&data->warnings, g_ptr_array_unref);
+  g_free (data->passphrase_storage);
+  g_free (data);
+}
+
+/* Reads the credentials file the client opened, at most one byte more than a
+ * credentials file may have. */
+static GBytes *
+read_credentials (int fd, gboolean *world_readable, GError **error)
+{
+  g_autoptr (GByteArray) buffer = g_byte_array_new ();
+  struct stat st;
+
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "The vault credentials file is not a regular file.");
+      return NULL;
+    }
+  /* An anonymous file (a memfd, st_nlink 0) has no name to read it by. */
+  *world_readable = (st.st_mode & 0044) != 0 && st.st_nlink > 0;
+
+  while (buffer->len <= COFFER_CREDENTIALS_MAX_SIZE)
+    {
+      guint8 chunk[4096];
+      ssize_t n = read (fd, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+          g_set_error (error, COFFER_ERROR, COFFER_ERROR_PERMISSION_DENIED,
+                       "Cannot read the vault credentials file: %s", g_strerror (saved_errno));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_byte_array_append (buffer, chunk, n);
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
+}
+
+static void
+register_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentService *self = source_object;
+  RegisterData *data = task_data;
+  g_autoptr (GBytes) credentials = NULL;
+  GError *error = NULL;
+  CofferRegisterRequest request = { 0 };
+
+  credentials = read_credentials (data->fd, &request.credentials_world_readable, &error);
+  if (credentials == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  request.credentials = credentials;
+  request.passphrase = data->passphrase;
+  request.machine_name = data->machine_name;
+  request.cache_folder = data->cache_folder;
+  request.vault_path = data->vault_path;
+  request.existing = data->existing;
+  data->warnings = g_ptr_array_new_with_free_func (g_free);
+  data->registration = coffer_register_sync (self->catalog, self->state_dir, &request,
+                                             g_get_real_time () / G_USEC_PER_SEC, data->warnings,
+                                             cancellable, &error);
+  if (data->registration == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  data->passphrase_storage =
+      g_strdup (passphrase_storage (self, data->registration->machine_id, cancellable));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+register_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AgentService *self = AGENT_SERVICE (source);
+  RegisterData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+  GVariantBuilder builder;
+
+  self->registering = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_dbus_method_invocation_take_error (g_steal_pointer (&data->invocation), error);
+      return;
+    }
+
+  apply_registration (self, data->registration);
+  g_message ("Registered to vault “%s” as “%s”", data->registration->vault_name,
+             data->registration->machine_name);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  add_string (&builder, "vault-name", data->registration->vault_name);
+  add_string (&builder, "machine-name", data->registration->machine_name);
+  add_string (&builder, "storage-location", data->registration->storage_location);
+  add_string (&builder, "passphrase-storage", data->passphrase_storage);
+  g_ptr_array_add (data->warnings, NULL);
+  g_variant_builder_add (&builder, "{sv}", "warnings",
+                         g_variant_new_strv ((const char *const *) data->warnings->pdata, -1));
+  coffer_dbus_agent_complete_register (self->skeleton, g_steal_pointer (&data->invocation), NULL,
+                                       g_variant_builder_end (&builder));
+}
+
+static gboolean
+handle_register (AgentService *self,
+                 GDBusMethodInvocation *invocation,
+                 GUnixFDList *fd_list,
+                 GVariant *credentials,
+                 GVariant *passphrase,
+                 GVariant *options)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GError) error = NULL;
+  RegisterData *data;
+  const char *text;
+  int fd;
+
+  if (fd_list == NULL || g_variant_get_handle (credentials) >= g_unix_fd_list_get_length (fd_list))
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR,
+                                             COFFER_ERROR_INVALID_ARGUMENT,
+                                             "The vault credentials file was not passed.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  fd = g_unix_fd_list_get (fd_list, g_variant_get_handle (credentials), &error);
+  if (fd < 0)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+          "The vault credentials file could not be passed: %s", error->message);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (!begin_registration_change (self, invocation))
+    {
+      close (fd);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  data = g_new0 (RegisterData, 1);
+  data->fd = fd;
+  data->passphrase = dup_passphrase (passphrase);
+  data->invocation = g_object_ref (invocation);
+  data->machine_name = g_strdup (g_get_host_name ());
+  if (g_variant_lookup (options, "machine-name", "&s", &text) && *text != '\0')
+    {
+      g_free (data->machine_name);
+      data->machine_name = g_strdup (text);
+    }
+  if (g_variant_lookup (options, "cache-folder", "&s", &text) && *text != '\0')
+    data->cache_folder = g_strdup (text);
+  if (g_variant_lookup (options, "vault-path", "&s", &text) && *text != '\0')
+    data->vault_path = g_strdup (text);
+  g_variant_lookup (options, "existing", "b", &data->existing);
+
+  task = g_task_new (self, self->cancellable, register_cb, NULL);
+  g_task_set_source_tag (task, handle_register);
+  g_task_set_task_data (task, data, (GDestroyNotify) register_data_free);
+  g_task_run_in_thread (task, register_thread);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+unregister_thread (GTask *task,
+                   gpointer source_object,
+                   gpointer task_data,
+                   GCancellable *cancellable)
+{
+  AgentService *self = source_object;
+  GError *error = NULL;
+
+  if (coffer_unregister_sync (self->catalog, self->state_dir, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+unregister_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AgentService *self = AGENT_SERVICE (source);
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  GError *error = NULL;
+
+  self->registering = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
+      return;
+    }
+  apply_registration (self, NULL);
+  g_message ("Unregistered; the vault keeps this server's recovery points");
+  coffer_dbus_agent_complete_unregister (self->skeleton, g_steal_pointer (&invocation));
+}
+
+static gboolean
+handle_unregister (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  g_autoptr (GTask) task = NULL;
+
+  if (!begin_registration_change (self, invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  task = g_task_new (self, self->cancellable, unregister_cb, g_object_ref (invocation));
+  g_task_set_source_tag (task, handle_unregister);
+  g_task_run_in_thread (task, unregister_thread);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+change_passphrase_thread (GTask *task,
+                          gpointer source_object,
+                          gpointer task_data,
+                          GCancellable *cancellable)
+{
+  AgentService *self = source_object;
+  GError *error = NULL;
+
+  if (coffer_change_passphrase_sync (self->catalog, self->state_dir, task_data, cancellable,
+                                     &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+change_passphrase_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AgentService *self = AGENT_SERVICE (source);
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  GError *error = NULL;
+
+  self->registering = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
+  else
+    coffer_dbus_agent_complete_change_passphrase (self->skeleton, g_steal_pointer (&invocation));
+}
+
+static gboolean
+handle_change_passphrase (AgentService *self,
+                          GDBusMethodInvocation *invocation,
+                          GVariant *passphrase)
+{
+  g_autoptr (GTask) task = NULL;
+
+  if (!begin_registration_change (self, invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  task = g_task_new (self, self->cancellable, change_passphrase_cb, g_object_ref (invocation));
+  g_task_set_source_tag (task, handle_change_passphrase);
+  g_task_set_task_data (task, dup_passphrase (passphrase), (GDestroyNotify) coffer_passphrase_free);
+  g_task_run_in_thread (task, change_passphrase_thread);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/**
+ * agent_service_new:
+ * @state_dir: the state folder holding the catalog
+ *
+ * Returns: (transfer full): a new service; call agent_service_start() to load
+ *   the catalog and agent_service_export() once the bus is there.
+ */
+AgentService *
+agent_service_new (const char *state_dir)
+{
+  AgentService *self;
+
+  g_return_val_if_fail (state_dir != NULL, NULL);
+
+  self = g_object_new (AGENT_TYPE_SERVICE, NULL);
+  self->state_dir = g_strdup (state_dir);
+  /* A test hook: makes every worker slow, so the tests can show that a slow
+   * method never holds up the bus. */
+  if (g_getenv ("COFFER_AGENT_TEST_METHOD_DELAY_MS") != NULL)
+    self->test_method_delay_ms =
+        CLAMP (atoi (g_getenv ("COFFER_AGENT_TEST_METHOD_DELAY_MS")), 0, 60000);
+  self->skeleton = coffer_dbus_agent_skeleton_new ();
+  coffer_dbus_agent_set_version (self->skeleton, PACKAGE_VERSION);
+  coffer_dbus_agent_set_state (self->skeleton, "starting");
+  g_signal_connect_swapped (self->skeleton, "handle-get-status", G_CALLBACK (handle_get_status),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-register", G_CALLBACK (handle_register), self);
+  g_signal_connect_swapped (self->skeleton, "handle-unregister", G_CALLBACK (handle_unregister),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-change-passphrase",
+                            G_CALLBACK (handle_change_passphrase), self);
+  return self;
+}
+
+/**
+ * agent_service_start_async:
+ * @self: an #AgentService
+ * @callback: called when the catalog is open and the properties are set
+ * @user_data: data for @callback
+ *
+ * Opens the catalog in a worker thread (opening may migrate its schema) and
+ * publishes the registration in the D-Bus properties. Export the service once
+ * this has finished, so no method sees a half-opened catalog. A catalog that
+ * cannot be opened is not fatal: the agent stays up, its State is "broken"
+ * and every method returns the reason.
+ */
+void
+agent_service_start_async (AgentService *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (AGENT_IS_SERVICE (self));
+
+  task = g_task_new (self, self->cancellable, callback, user_data);
+  g_task_set_source_tag (task, agent_service_start_async);
+  g_task_run_in_thread (task, load_thread);
+}
+
+void
+agent_service_start_finish (AgentService *self, GAsyncResult *result)
+{
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (g_task_is_valid (result, self));
+
+  registration = g_task_propagate_pointer (G_TASK (result), &error);
+  if (error != NULL)
+    {
+      coffer_dbus_agent_set_state (self->skeleton, "broken");
+      return;
+    }
+
+  apply_registration (self, registration);
+  g_debug ("Agent ready (%s)", registration != NULL ? "registered" : "not registered");
+}
+
+gboolean
+agent_service_export (AgentService *self, GDBusConnection *connection, GError **error)
+{
+  g_return_val_if_fail (AGENT_IS_SERVICE (self), FALSE);
+
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                           AGENT_OBJECT_PATH, error);
+}
+
+void
+agent_service_unexport (AgentService *self)
+{
+  g_return_if_fail (AGENT_IS_SERVICE (self));
+
+  if (self->skeleton != NULL &&
+      g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)) != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+}

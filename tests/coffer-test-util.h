@@ -1,0 +1,25 @@
+/* coffer-test-util.h: running the real agent and CLI from the tests. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+  typedef struct
+  {
+    GTestDBus *bus;
+    GSubprocess *agent;
+    char *state_home;
+    GDBusConnection *connection;
+  } CofferTestAgent;
+
+  CofferTestAgent *coffer_test_agent_start (const char *state_home);
+  void coffer_test_agent_stop (CofferTestAgent * self);
+  G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestAgent, coffer_test_agent_stop)
+
+  char *coffer_test_run_cli_env (const char *bus_address, const char *const *env,
+                                 const char *const *args, char **out_stderr, int *out_status);
+  char *coffer_test_run_cli (const char *bus_address, const char *const *args, char **out_stderr,
+                             int *out_status);
+
+G_END_DECLS
