@@ -1,0 +1,145 @@
+/* cli-passphrase.c: reading, generating and saving the encryption passphrase.
+ *
+ * The passphrase never appears in argv: it comes from a file (its first line,
+ * without the newline) or is generated here. A saved passphrase file is 0600
+ * from the moment it exists.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+
+#include "cli-commands.h"
+
+/**
+ * cli_read_passphrase_file:
+ * @path: a file whose first line is the passphrase
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the passphrase; free with coffer_passphrase_free()
+ */
+char *
+cli_read_passphrase_file (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  char *passphrase;
+
+  if (!g_file_get_contents (path, &contents, &length, error))
+    {
+      g_prefix_error (error, _ ("Cannot read the passphrase file: "));
+      return NULL;
+    }
+  passphrase = g_strndup (contents, strcspn (contents, "\r\n"));
+  OPENSSL_cleanse (contents, length);
+  return passphrase;
+}
+
+/* Whether @dir is on the same filesystem as the home folder or the root:
+ * a passphrase kept there is lost with this machine's disk. */
+static gboolean
+is_on_this_machine (const char *dir)
+{
+  GStatBuf target, home, root;
+
+  if (g_stat (dir, &target) != 0)
+    return TRUE;
+  return (g_stat (g_get_home_dir (), &home) == 0 && home.st_dev == target.st_dev) ||
+         (g_stat ("/", &root) == 0 && root.st_dev == target.st_dev);
+}
+
+/**
+ * cli_save_passphrase:
+ * @dir: the folder to save to
+ * @machine_name: the machine's name, for the file name
+ * @passphrase: the passphrase
+ * @error: return location for a #GError
+ *
+ * Writes `DIR/CofferPassphrase-MACHINE-YYYY-MM-DD.txt` (0600) and warns when
+ * DIR is on this machine.
+ *
+ * Returns: (transfer full): the file's path
+ */
+char *
+cli_save_passphrase (const char *dir,
+                     const char *machine_name,
+                     const char *passphrase,
+                     GError **error)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *day = g_date_time_format (now, "%Y-%m-%d");
+  g_autofree char *name = g_strdup_printf ("CofferPassphrase-%s-%s.txt", machine_name, day);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *contents = g_strconcat (passphrase, "\n", NULL);
+  gboolean ok;
+
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+                   _ ("Cannot save the passphrase: %s is not a folder."), dir);
+      return NULL;
+    }
+  ok = g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+  OPENSSL_cleanse (contents, strlen (contents));
+  if (!ok)
+    {
+      g_prefix_error (error, _ ("Cannot save the passphrase: "));
+      return NULL;
+    }
+
+  if (is_on_this_machine (dir))
+    g_printerr (_ ("Warning: the passphrase was saved on this machine (%s). If this machine's "
+                   "disk is lost, the passphrase is lost with it, and the backups cannot be "
+                   "recovered without it. Keep a copy somewhere else, such as a USB drive.\n"),
+                path);
+  return g_steal_pointer (&path);
+}
+
+/**
+ * cli_get_passphrase:
+ * @passphrase_file: (nullable): --passphrase-file
+ * @generate: --generate-passphrase
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the passphrase the options name, checked against
+ *   the passphrase rules
+ */
+char *
+cli_get_passphrase (const char *passphrase_file, gboolean generate, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  char *passphrase;
+
+  if ((passphrase_file != NULL) == generate)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   _ ("Give either --passphrase-file FILE or --generate-passphrase."));
+      return NULL;
+    }
+  passphrase =
+      generate ? coffer_passphrase_generate () : cli_read_passphrase_file (passphrase_file, error);
+  if (passphrase != NULL && !coffer_passphrase_check (passphrase, &local_error))
+    {
+      coffer_passphrase_free (passphrase);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return passphrase;
+}
+
+GVariant *
+cli_passphrase_variant (const char *passphrase)
+{
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, passphrase, strlen (passphrase), 1);
+}
+
+void
+cli_show_generated_passphrase (const char *passphrase)
+{
+  g_print (_ ("Your passphrase (keep it safe: without it the backups cannot be recovered, and "
+              "nobody can recover it for you):\n  %s\n"),
+           passphrase);
+}

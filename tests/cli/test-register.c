@@ -1,0 +1,521 @@
+/* test-register.c: a new user creates a vault, issues credentials and
+ * registers, with the real CLI and the real agent; every bad input gets its
+ * message and changes nothing. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "coffer-test-util.h"
+#include "coffer.h"
+
+#define INVALID_MESSAGE                                                                            \
+  "coffer: Invalid vault credentials provided. The file is either corrupted or does not have the " \
+  "latest credentials associated with recovery service.\n"
+
+typedef struct
+{
+  CofferTestAgent *agent;
+  char *work;
+  char *out;
+  char *err;
+  int status;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  fixture->agent = coffer_test_agent_start (g_get_user_state_dir ());
+  fixture->work = g_build_filename (g_get_user_data_dir (), "work", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->work, 0700), ==, 0);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  g_clear_pointer (&fixture->agent, coffer_test_agent_stop);
+  g_free (fixture->work);
+  g_free (fixture->out);
+  g_free (fixture->err);
+}
+
+/* Runs `coffer ARGS…`; the output lands in fixture->out, err and status. */
+static int
+cli_env (Fixture *fixture, const char *const *env, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *arg;
+  va_list ap;
+
+  va_start (ap, env);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  g_clear_pointer (&fixture->out, g_free);
+  g_clear_pointer (&fixture->err, g_free);
+  fixture->out =
+      coffer_test_run_cli_env (g_test_dbus_get_bus_address (fixture->agent->bus), env,
+                               (const char *const *) args->pdata, &fixture->err, &fixture->status);
+  if (g_test_verbose ())
+    g_printerr ("$ coffer %s\n%s%s", (char *) args->pdata[0], fixture->out, fixture->err);
+  return fixture->status;
+}
+
+#define cli(fixture, ...) cli_env (fixture, NULL, __VA_ARGS__, NULL)
+
+static char *
+make_vault (Fixture *fixture, const char *name)
+{
+  char *path = g_build_filename (fixture->work, name, NULL);
+
+  g_assert_cmpint (cli (fixture, "vault", "create", "--name", name, path), ==, 0);
+  return path;
+}
+
+static char *
+issue_env (Fixture *fixture, const char *vault, const char *const *env)
+{
+  g_assert_cmpint (
+      cli_env (fixture, env, "vault", "credentials", vault, "--output", fixture->work, NULL), ==,
+      0);
+  return g_strstrip (g_strdup (fixture->out));
+}
+
+static char *
+issue (Fixture *fixture, const char *vault)
+{
+  return issue_env (fixture, vault, NULL);
+}
+
+static char *
+write_passphrase (Fixture *fixture, const char *name, const char *passphrase)
+{
+  char *path = g_build_filename (fixture->work, name, NULL);
+  g_autofree char *contents = g_strconcat (passphrase, "\n", NULL);
+
+  g_assert_true (
+      g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+  return path;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Every object of a vault with its contents, but the store's scratch folder:
+ * to show nothing changed. */
+static void
+snapshot_walk (const char *root, const char *relative, GString *out)
+{
+  g_autofree char *path = g_build_filename (root, relative, NULL);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *child = g_build_filename (relative, g_ptr_array_index (names, i), NULL);
+      g_autofree char *full = g_build_filename (root, child, NULL);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      if (g_str_equal (child, "tmp"))
+        continue;
+      if (g_file_test (full, G_FILE_TEST_IS_DIR))
+        snapshot_walk (root, child, out);
+      else if (g_file_get_contents (full, &contents, &length, NULL))
+        g_string_append_printf (
+            out, "%s %" G_GSIZE_FORMAT " %s\n", child, length,
+            g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length));
+    }
+}
+
+static char *
+snapshot (const char *root)
+{
+  GString *out = g_string_new (NULL);
+
+  snapshot_walk (root, "", out);
+  return g_string_free (out, FALSE);
+}
+
+static guint
+count_objects (const char *root, const char *suffix)
+{
+  g_autofree char *listing = snapshot (root);
+  g_auto (GStrv) lines = g_strsplit (listing, "\n", -1);
+  guint count = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], suffix) != NULL)
+      count++;
+  return count;
+}
+
+static void
+assert_not_registered (Fixture *fixture)
+{
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "This server is not registered to a vault.\n");
+}
+
+static void
+assert_mode (const char *path, int mode)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, mode);
+}
+
+static void
+test_new_user_flow (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *credentials = issue (fixture, vault);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *base = g_path_get_basename (credentials);
+
+  /* NAME_YYYY-MM-DD.VaultCredentials, private. */
+  g_assert_true (g_str_has_prefix (base, "Acme-Vault_"));
+  g_assert_true (g_str_has_suffix (base, ".VaultCredentials"));
+  assert_mode (credentials, 0600);
+  g_assert_nonnull (strstr (fixture->err, "Valid until"));
+
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase, "--machine-name", "alpha"),
+                   ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "This server is registered to vault “Acme-Vault” as "
+                                          "“alpha”."));
+  /* The passphrase itself is never printed when it came from a file. */
+  g_assert_null (strstr (fixture->out, "correct horse"));
+
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Vault:             Acme-Vault\n"));
+  g_assert_nonnull (strstr (fixture->out, "Server:            alpha\n"));
+  g_assert_nonnull (strstr (fixture->out, vault));
+  /* No Secret Service on the test's bus: the 0600 fallback file. */
+  g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   file"));
+
+  /* The machine is in the vault, with its wrapped keys and config. */
+  g_assert_cmpuint (count_objects (vault, "/machine.json "), ==, 1);
+  g_assert_cmpuint (count_objects (vault, "/keys/"), ==, 1);
+  g_assert_cmpuint (count_objects (vault, "/config "), ==, 1);
+
+  g_assert_cmpint (cli (fixture, "status", "--json"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "\"vault-name\" : \"Acme-Vault\""));
+}
+
+static void
+test_create_local_vault_in_one_step (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *keep = g_build_filename (fixture->work, "keep", NULL);
+  g_autofree char *saved = NULL;
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  g_assert_cmpint (g_mkdir (keep, 0700), ==, 0);
+  g_assert_cmpint (cli (fixture, "register", "--create-local-vault", vault, "--generate-passphrase",
+                        "--save-passphrase-to", keep, "--machine-name", "beta"),
+                   ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Created vault “Coffer-Vault”"));
+  g_assert_nonnull (strstr (fixture->err, "Warning: the passphrase was saved on this machine"));
+
+  line = strstr (fixture->out, "Passphrase saved:  ");
+  g_assert_nonnull (line);
+  saved = g_strndup (line + strlen ("Passphrase saved:  "),
+                     strcspn (line, "\n") - strlen ("Passphrase saved:  "));
+  g_assert_true (g_str_has_prefix (saved, keep));
+  g_assert_nonnull (strstr (saved, "CofferPassphrase-beta-"));
+  assert_mode (saved, 0600);
+  g_assert_true (g_file_get_contents (saved, &contents, NULL, NULL));
+  g_assert_cmpuint (strlen (contents), ==, 33);
+  g_assert_cmpint (contents[32], ==, '\n');
+  /* Saved, so not shown. */
+  g_assert_null (strstr (fixture->out, g_strstrip (contents)));
+
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Vault:             Coffer-Vault\n"));
+}
+
+static void
+test_generated_passphrase_is_shown_once (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  const char *line;
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", vault, "--generate-passphrase"), ==, 0);
+  line = strstr (fixture->out, "Your passphrase");
+  g_assert_nonnull (line);
+  line = strchr (line, '\n') + 1;
+  g_assert_true (g_str_has_prefix (line, "  "));
+  g_assert_cmpuint (strcspn (line + 2, "\n"), ==, 32);
+}
+
+static void
+test_credentials_failures_change_nothing (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *libfaketime = NULL;
+  g_autofree char *preload = NULL;
+  g_autofree char *faketime = g_strdup ("FAKETIME=-3d");
+  g_autofree char *expired = NULL;
+  g_autofree char *superseded = NULL;
+  g_autofree char *current = NULL;
+  g_autofree char *damaged = g_build_filename (fixture->work, "damaged.VaultCredentials", NULL);
+  g_autofree char *garbage = g_build_filename (fixture->work, "garbage.VaultCredentials", NULL);
+  g_autofree char *missing = g_build_filename (fixture->work, "missing.VaultCredentials", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+  const char *env[3] = { NULL };
+
+  libfaketime = g_strdup ("/usr/lib/" MULTIARCH_TRIPLET "/faketime/libfaketime.so.1");
+  if (!g_file_test (libfaketime, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("libfaketime is not installed");
+      return;
+    }
+
+  /* Issued three days ago: past its 48 hours. */
+  preload = g_strconcat ("LD_PRELOAD=", libfaketime, NULL);
+  env[0] = preload;
+  env[1] = faketime;
+  {
+    g_autofree char *issued = issue_env (fixture, vault, env);
+
+    /* Out of the way of the files issued next, which get the same name. */
+    expired = g_build_filename (fixture->work, "expired.VaultCredentials", NULL);
+    g_assert_cmpint (g_rename (issued, expired), ==, 0);
+  }
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", expired, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_true (
+      g_str_has_prefix (fixture->err, "coffer: Vault credentials file provided has expired\n"));
+
+  {
+    g_autofree char *issued = issue (fixture, vault);
+
+    superseded = g_build_filename (fixture->work, "old.VaultCredentials", NULL);
+    g_assert_cmpint (g_rename (issued, superseded), ==, 0);
+  }
+  current = issue (fixture, vault);
+
+  g_assert_true (g_file_get_contents (current, &contents, &length, NULL));
+  /* "Acme-Vault" → "ACme-Vault": still a well-formed file, but not the one
+   * the vault issued. */
+  {
+    char *name = strstr (contents, "\"vault_name\" : \"Acme");
+    g_assert_nonnull (name);
+    name[strlen ("\"vault_name\" : \"A")] ^= 0x20;
+  }
+  g_assert_true (g_file_set_contents (damaged, contents, length, NULL));
+  g_assert_true (g_file_set_contents (garbage, "This is not a credentials file.\n", -1, NULL));
+
+  before = snapshot (vault);
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", superseded, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_true (g_str_has_prefix (fixture->err, INVALID_MESSAGE));
+  g_assert_nonnull (strstr (fixture->err, "\nA newer credentials file was issued on "));
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", damaged, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_true (g_str_has_prefix (fixture->err, INVALID_MESSAGE));
+  g_assert_nonnull (strstr (fixture->err, "\nThe file is damaged"));
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", garbage, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_true (g_str_has_prefix (fixture->err, INVALID_MESSAGE));
+  g_assert_nonnull (strstr (fixture->err, "\nThe file is not a vault credentials file"));
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", missing, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_true (
+      g_str_has_prefix (fixture->err, "coffer: Cannot read the vault credentials file "));
+  g_assert_nonnull (strstr (fixture->err, missing));
+
+  /* A passphrase one character short. */
+  {
+    g_autofree char *short_one = write_passphrase (fixture, "short.txt", "fifteen-chars!!");
+
+    g_assert_cmpint (
+        cli (fixture, "register", "--vault-credentials", current, "--passphrase-file", short_one),
+        ==, 1);
+    g_assert_cmpstr (fixture->err, ==,
+                     "coffer: The passphrase must be at least 16 characters long.\n");
+  }
+
+  after = snapshot (vault);
+  g_assert_cmpstr (before, ==, after);
+  assert_not_registered (fixture);
+
+  /* The newest file still works after all that. */
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", current, "--passphrase-file", passphrase),
+      ==, 0);
+}
+
+static void
+test_other_vault_is_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *first = make_vault (fixture, "First-Vault");
+  g_autofree char *second = make_vault (fixture, "Second-Vault");
+  g_autofree char *first_credentials = issue (fixture, first);
+  g_autofree char *second_credentials = issue (fixture, second);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *before = NULL;
+
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", first_credentials,
+                        "--passphrase-file", passphrase),
+                   ==, 0);
+  before = snapshot (second);
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", second_credentials,
+                        "--passphrase-file", passphrase),
+                   ==, 1);
+  g_assert_true (g_str_has_prefix (fixture->err,
+                                   "coffer: The specified vault credential file cannot be used as "
+                                   "it is not downloaded from the vault associated with this "
+                                   "server.\n"));
+  g_assert_cmpstr (snapshot (second), ==, before);
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Vault:             First-Vault\n"));
+}
+
+static void
+test_reinstall_keeps_the_machine (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *credentials = NULL;
+  g_autofree char *first = write_passphrase (fixture, "first.txt", "first passphrase, long enough");
+  g_autofree char *second =
+      write_passphrase (fixture, "second.txt", "second passphrase, long enough");
+  g_autofree char *wrong = write_passphrase (fixture, "wrong.txt", "not the passphrase at all");
+  g_autofree char *machines_before = NULL;
+
+  credentials = issue (fixture, vault);
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", first, "--machine-name", "alpha"),
+                   ==, 0);
+  g_assert_cmpint (cli (fixture, "unregister"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "The vault keeps its recovery points"));
+  assert_not_registered (fixture);
+  machines_before = snapshot (vault);
+
+  /* Same name, without --existing: refused, and told how. */
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", first, "--machine-name", "alpha"),
+                   ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "A server named “alpha” is already registered"));
+  g_assert_nonnull (strstr (fixture->err, "--existing"));
+
+  /* --existing with a wrong passphrase: refused. */
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", wrong, "--machine-name", "alpha", "--existing"),
+                   ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: The passphrase is incorrect: it does not open the keys of server "
+                   "“alpha”.\n");
+  g_assert_cmpstr (snapshot (vault), ==, machines_before);
+
+  /* With its passphrase: the same machine again. */
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", first, "--machine-name", "alpha", "--existing"),
+                   ==, 0);
+  g_assert_cmpuint (count_objects (vault, "/machine.json "), ==, 1);
+
+  /* A new passphrase: the keys are rewrapped, the old one stops working. */
+  g_assert_cmpint (cli (fixture, "passphrase", "change", "--passphrase-file", second), ==, 0);
+  g_assert_cmpuint (count_objects (vault, "/keys/"), ==, 1);
+  g_assert_cmpint (cli (fixture, "unregister"), ==, 0);
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", first, "--machine-name", "alpha", "--existing"),
+                   ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "The passphrase is incorrect"));
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", second, "--machine-name", "alpha", "--existing"),
+                   ==, 0);
+}
+
+static void
+test_redundancy_locks (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *credentials = NULL;
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+
+  g_assert_cmpint (cli (fixture, "vault", "set-redundancy", vault, "local"), ==, 0);
+  credentials = issue (fixture, vault);
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase),
+                   ==, 0);
+  g_assert_cmpint (cli (fixture, "vault", "set-redundancy", vault, "geo"), ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: The storage redundancy option is locked because a server is "
+                   "registered to this vault.\n");
+}
+
+static void
+test_vault_create_refuses (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *busy = g_build_filename (fixture->work, "busy", NULL);
+  g_autofree char *file = g_build_filename (busy, "file", NULL);
+  g_autofree char *fresh = g_build_filename (fixture->work, "fresh", NULL);
+
+  g_assert_cmpint (cli (fixture, "vault", "create", "--name", "Again", vault), ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "A vault already exists at"));
+
+  g_assert_cmpint (g_mkdir (busy, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, "x", -1, NULL));
+  g_assert_cmpint (cli (fixture, "vault", "create", "--name", "Busy", busy), ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "is not an empty folder"));
+
+  g_assert_cmpint (cli (fixture, "vault", "create", "--name", "9lives", fresh), ==, 1);
+  g_assert_cmpstr (fixture->err, ==, "coffer: A vault name must start with a letter.\n");
+  g_assert_false (g_file_test (fresh, G_FILE_TEST_EXISTS));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func)                                                                            \
+  g_test_add ("/cli/register/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("new-user-flow", test_new_user_flow);
+  ADD ("create-local-vault-in-one-step", test_create_local_vault_in_one_step);
+  ADD ("generated-passphrase-is-shown-once", test_generated_passphrase_is_shown_once);
+  ADD ("credentials-failures-change-nothing", test_credentials_failures_change_nothing);
+  ADD ("other-vault-is-refused", test_other_vault_is_refused);
+  ADD ("reinstall-keeps-the-machine", test_reinstall_keeps_the_machine);
+  ADD ("redundancy-locks", test_redundancy_locks);
+  ADD ("vault-create-refuses", test_vault_create_refuses);
+#undef ADD
+
+  return g_test_run ();
+}
