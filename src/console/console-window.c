@@ -1,0 +1,488 @@
+/* console-window.c: the console's main window — navigation tree, page and
+ * Actions pane, kept in step with the agent.
+ *
+ * The window reaches the agent only through the generated CofferDBusAgent
+ * proxy, and only asynchronously. A GetStatus call at start-up D-Bus-activates
+ * the agent when it is not running and fills the Overview page; after that the
+ * window follows the agent's name owner and its property changes. Closing the
+ * window cancels the calls in flight and leaves the agent and its jobs alone.
+ *
+ * The actions of the Actions pane are window actions; whether each can be
+ * used depends on whether the agent answers, on the registration, and on
+ * whether this version has the feature yet. An action that cannot be used is
+ * disabled, and its button's tooltip says why.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "console-window.h"
+#include "console-overview-page.h"
+#include "console-status-page.h"
+#include "coffer-dbus-generated.h"
+#include "coffer-error.h"
+
+typedef enum
+{
+  AGENT_CONNECTING,
+  AGENT_UNREACHABLE,
+  AGENT_READY,
+} AgentReach;
+
+struct _ConsoleWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  GtkTreeStore *nav_store;
+  GtkTreeView *nav_view;
+  GtkStack *page_stack;
+  GtkLabel *page_title_label;
+  ConsoleOverviewPage *overview_page;
+  GtkWidget *actions_pane;
+  GtkWidget *register_button;
+  GtkWidget *schedule_button;
+  GtkWidget *back_up_button;
+  GtkWidget *recover_button;
+  GtkWidget *properties_button;
+  GtkWidget *unregister_button;
+
+  GCancellable *cancellable;        /* cancelled when the window goes */
+  GCancellable *status_cancellable; /* the GetStatus call in flight */
+  CofferDBusAgent *agent;           /* NULL until the proxy is made */
+  AgentReach reach;
+  gboolean registered;
+};
+
+G_DEFINE_FINAL_TYPE (ConsoleWindow, console_window, GTK_TYPE_APPLICATION_WINDOW)
+
+enum
+{
+  NAV_COLUMN_ICON_NAME,
+  NAV_COLUMN_TITLE,
+  NAV_COLUMN_PAGE,
+};
+
+/* The nodes below the root of the navigation tree, and the page each shows. */
+static const struct
+{
+  const char *icon_name;
+  const char *title;
+  const char *page;
+} nav_nodes[] = {
+  { "user-home-symbolic", N_ ("Overview"), "overview" },
+  /* Translators: a noun: the page with what is backed up, and when. */
+  { "document-save-symbolic", N_ ("Backup"), "backup" },
+  { "view-list-symbolic", N_ ("Jobs"), "jobs" },
+  { "document-open-recent-symbolic", N_ ("Recovery"), "recovery" },
+};
+
+typedef enum
+{
+  NEEDS_NOTHING,
+  NEEDS_UNREGISTERED,
+  NEEDS_REGISTERED,
+} Requirement;
+
+/* The actions of the Actions pane that depend on the agent. */
+static const struct
+{
+  const char *name;
+  gsize button_offset;
+  Requirement requirement;
+  const char *unmet;   /* the tooltip when the requirement is not met */
+  const char *not_yet; /* the tooltip when this version lacks the feature, or NULL */
+  const char *tooltip; /* the tooltip when the action can be used, or NULL */
+} console_actions[] = {
+  { "register-server", G_STRUCT_OFFSET (ConsoleWindow, register_button), NEEDS_UNREGISTERED,
+    N_ ("This server is already registered to a vault"), NULL,
+    N_ ("Register this server to a vault") },
+  { "schedule-backup", G_STRUCT_OFFSET (ConsoleWindow, schedule_button), NEEDS_REGISTERED,
+    N_ ("Register this server to a vault first"),
+    N_ ("Scheduling backups is not available in this version yet"), NULL },
+  { "back-up-now", G_STRUCT_OFFSET (ConsoleWindow, back_up_button), NEEDS_REGISTERED,
+    N_ ("Register this server to a vault first"),
+    N_ ("Backing up on demand is not available in this version yet"), NULL },
+  { "recover-data", G_STRUCT_OFFSET (ConsoleWindow, recover_button), NEEDS_REGISTERED,
+    N_ ("Register this server to a vault first"),
+    N_ ("Recovering data is not available in this version yet"), NULL },
+  { "change-properties", G_STRUCT_OFFSET (ConsoleWindow, properties_button), NEEDS_NOTHING, NULL,
+    N_ ("Changing properties is not available in this version yet"), NULL },
+  { "unregister-server", G_STRUCT_OFFSET (ConsoleWindow, unregister_button), NEEDS_REGISTERED,
+    N_ ("This server is not registered to a vault"),
+    N_ ("Unregistering is not available in this version yet"), NULL },
+};
+
+static void connect_to_agent (ConsoleWindow *self);
+static void refresh_status (ConsoleWindow *self);
+
+/* Why action @i cannot be used now, or NULL when it can. */
+static const char *
+action_unavailable_reason (ConsoleWindow *self, guint i)
+{
+  Requirement requirement = console_actions[i].requirement;
+
+  if (requirement != NEEDS_NOTHING)
+    {
+      if (self->reach == AGENT_CONNECTING)
+        return _ ("Connecting to the Coffer agent…");
+      if (self->reach == AGENT_UNREACHABLE)
+        return _ ("The Coffer agent cannot be reached");
+      if ((requirement == NEEDS_REGISTERED) != self->registered)
+        return _ (console_actions[i].unmet);
+    }
+
+  if (console_actions[i].not_yet != NULL)
+    return _ (console_actions[i].not_yet);
+  return NULL;
+}
+
+static void
+update_actions (ConsoleWindow *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (console_actions); i++)
+    {
+      GtkWidget *button = G_STRUCT_MEMBER (GtkWidget *, self, console_actions[i].button_offset);
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), console_actions[i].name);
+      const char *reason = action_unavailable_reason (self, i);
+      const char *tooltip = console_actions[i].tooltip;
+
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), reason == NULL);
+      gtk_widget_set_tooltip_text (button, reason != NULL    ? reason
+                                           : tooltip != NULL ? _ (tooltip)
+                                                             : NULL);
+    }
+}
+
+static void
+set_reach (ConsoleWindow *self, AgentReach reach, gboolean registered)
+{
+  self->reach = reach;
+  self->registered = registered;
+  update_actions (self);
+}
+
+static void
+show_unreachable (ConsoleWindow *self, const GError *error)
+{
+  g_autoptr (GError) shown = coffer_error_from_dbus (error);
+
+  g_debug ("Agent not reached: %s", shown->message);
+  console_overview_page_show_error (self->overview_page, shown);
+  set_reach (self, AGENT_UNREACHABLE, FALSE);
+}
+
+static void
+get_status_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+  g_autoptr (GVariant) status = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean registered = FALSE;
+
+  if (!coffer_dbus_agent_call_get_status_finish (COFFER_DBUS_AGENT (source), &status, result,
+                                                 &error))
+    {
+      /* Cancelled: the window is gone, or a newer call replaced this one. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      show_unreachable (self, error);
+      return;
+    }
+
+  g_variant_lookup (status, "registered", "b", &registered);
+  console_overview_page_show_status (self->overview_page, status);
+  set_reach (self, AGENT_READY, registered);
+}
+
+/* Asks the agent for its status; starts the agent when it is not running. */
+static void
+refresh_status (ConsoleWindow *self)
+{
+  if (self->agent == NULL)
+    {
+      connect_to_agent (self);
+      return;
+    }
+
+  if (self->reach != AGENT_READY)
+    {
+      console_overview_page_show_connecting (self->overview_page);
+      set_reach (self, AGENT_CONNECTING, FALSE);
+    }
+
+  g_cancellable_cancel (self->status_cancellable);
+  g_clear_object (&self->status_cancellable);
+  self->status_cancellable = g_cancellable_new ();
+
+  coffer_dbus_agent_call_get_status (self->agent, G_DBUS_CALL_FLAGS_NONE, -1,
+                                     self->status_cancellable, get_status_cb, self);
+}
+
+static void
+agent_name_owner_changed_cb (ConsoleWindow *self, GParamSpec *pspec, GDBusProxy *proxy)
+{
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (proxy);
+  g_autoptr (GError) error = NULL;
+
+  if (owner != NULL)
+    {
+      refresh_status (self);
+      return;
+    }
+
+  /* Do not start the agent again behind the user's back: it may have been
+   * stopped on purpose. Retry starts it. */
+  g_cancellable_cancel (self->status_cancellable);
+  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED,
+                               _ ("The agent has stopped. Retry starts it again."));
+  show_unreachable (self, error);
+}
+
+static void
+agent_properties_changed_cb (ConsoleWindow *self,
+                             GVariant *changed,
+                             GStrv invalidated,
+                             GDBusProxy *proxy)
+{
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (proxy);
+
+  /* When the agent goes away, the proxy drops the properties it had: that
+   * is agent_name_owner_changed_cb's business, and asking again here would
+   * start the agent. */
+  if (owner == NULL)
+    return;
+
+  /* GetStatus has more than the properties (the storage location, the date
+   * of registration): ask again rather than patch the page. */
+  refresh_status (self);
+}
+
+static void
+agent_proxy_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GError) error = NULL;
+
+  agent = coffer_dbus_agent_proxy_new_for_bus_finish (result, &error);
+  if (agent == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      show_unreachable (self, error);
+      return;
+    }
+
+  self->agent = g_steal_pointer (&agent);
+  g_signal_connect_object (self->agent, "notify::g-name-owner",
+                           G_CALLBACK (agent_name_owner_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->agent, "g-properties-changed",
+                           G_CALLBACK (agent_properties_changed_cb), self, G_CONNECT_SWAPPED);
+  refresh_status (self);
+}
+
+static void
+connect_to_agent (ConsoleWindow *self)
+{
+  console_overview_page_show_connecting (self->overview_page);
+  set_reach (self, AGENT_CONNECTING, FALSE);
+
+  /* Making the proxy does not start the agent: the GetStatus call that
+   * follows does, by D-Bus activation, and returns the reason when it fails. */
+  coffer_dbus_agent_proxy_new_for_bus (
+      G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START_AT_CONSTRUCTION, AGENT_BUS_NAME,
+      AGENT_OBJECT_PATH, self->cancellable, agent_proxy_ready_cb, self);
+}
+
+static void
+overview_page_retry_cb (ConsoleWindow *self, ConsoleOverviewPage *page)
+{
+  refresh_status (self);
+}
+
+static void
+register_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+  g_autofree char *command = NULL;
+  GtkWidget *dialog;
+  GtkWidget *command_label;
+
+  /* Translators: a placeholder in a command line that the user replaces
+   * with a folder; keep it one word, in capitals. */
+  const char *folder = _ ("FOLDER");
+
+  /* Two lines joined by the shell, so the dialog stays narrow and the
+   * command still pastes as one. */
+  command = g_strdup_printf ("coffer register --create-local-vault %s \\\n"
+                             "    --generate-passphrase --save-passphrase-to %s",
+                             folder, folder);
+
+  dialog = gtk_message_dialog_new (
+      GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_INFO,
+      GTK_BUTTONS_CLOSE, "%s", _ ("Register this server from a terminal"));
+  gtk_message_dialog_format_secondary_text (
+      GTK_MESSAGE_DIALOG (dialog), "%s",
+      _ ("The console cannot register servers yet. Run this command in a terminal: the first "
+         "folder is where the new vault is kept (an external drive is a good choice), the second "
+         "where the passphrase file is saved — keep it away from this computer."));
+
+  command_label = gtk_label_new (command);
+  gtk_label_set_selectable (GTK_LABEL (command_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (command_label), 0.0);
+  gtk_widget_set_halign (command_label, GTK_ALIGN_START);
+  gtk_widget_set_margin_top (command_label, 6);
+  gtk_style_context_add_class (gtk_widget_get_style_context (command_label), "monospace");
+  gtk_widget_show (command_label);
+  gtk_container_add (
+      GTK_CONTAINER (gtk_message_dialog_get_message_area (GTK_MESSAGE_DIALOG (dialog))),
+      command_label);
+
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_widget_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+refresh_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  refresh_status (CONSOLE_WINDOW (user_data));
+}
+
+/* Actions without a handler are never enabled in this version: their
+ * wizards and dialogs come later. update_actions() says why. */
+static const GActionEntry win_entries[] = {
+  { "register-server", register_server_cb },
+  { "schedule-backup", NULL },
+  { "back-up-now", NULL },
+  { "recover-data", NULL },
+  { "change-properties", NULL },
+  { "unregister-server", NULL },
+  { "refresh", refresh_cb },
+};
+
+static void
+nav_selection_changed_cb (ConsoleWindow *self, GtkTreeSelection *selection)
+{
+  g_autofree char *page = NULL;
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+
+  if (!gtk_tree_selection_get_selected (selection, &model, &iter))
+    return;
+
+  gtk_tree_model_get (model, &iter, NAV_COLUMN_PAGE, &page, -1);
+  gtk_stack_set_visible_child_name (self->page_stack, page);
+}
+
+static void
+page_stack_visible_child_changed_cb (ConsoleWindow *self, GParamSpec *pspec, GtkStack *stack)
+{
+  g_autofree char *title = NULL;
+  GtkWidget *child = gtk_stack_get_visible_child (stack);
+
+  if (child == NULL)
+    return;
+
+  gtk_container_child_get (GTK_CONTAINER (stack), child, "title", &title, NULL);
+  gtk_label_set_text (self->page_title_label, title);
+}
+
+static void
+fill_navigation (ConsoleWindow *self)
+{
+  g_autoptr (GtkTreePath) overview_path = NULL;
+  GtkTreeIter root;
+  GtkTreeIter iter;
+
+  gtk_tree_store_insert_with_values (self->nav_store, &root, NULL, -1, NAV_COLUMN_ICON_NAME,
+                                     APP_ID "-symbolic", NAV_COLUMN_TITLE, _ ("Coffer Backup"),
+                                     NAV_COLUMN_PAGE, "overview", -1);
+  for (guint i = 0; i < G_N_ELEMENTS (nav_nodes); i++)
+    gtk_tree_store_insert_with_values (
+        self->nav_store, &iter, &root, -1, NAV_COLUMN_ICON_NAME, nav_nodes[i].icon_name,
+        NAV_COLUMN_TITLE, _ (nav_nodes[i].title), NAV_COLUMN_PAGE, nav_nodes[i].page, -1);
+
+  gtk_tree_view_expand_all (self->nav_view);
+  overview_path = gtk_tree_path_new_from_indices (0, 0, -1);
+  gtk_tree_view_set_cursor (self->nav_view, overview_path, NULL, FALSE);
+}
+
+static void
+console_window_dispose (GObject *object)
+{
+  ConsoleWindow *self = CONSOLE_WINDOW (object);
+
+  /* Only this window's calls stop; the agent and its jobs carry on. */
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->status_cancellable);
+  if (self->agent != NULL)
+    g_signal_handlers_disconnect_by_data (self->agent, self);
+  g_clear_object (&self->agent);
+  g_clear_object (&self->status_cancellable);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (console_window_parent_class)->dispose (object);
+}
+
+static void
+console_window_class_init (ConsoleWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = console_window_dispose;
+
+  g_type_ensure (CONSOLE_TYPE_OVERVIEW_PAGE);
+  g_type_ensure (CONSOLE_TYPE_STATUS_PAGE);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/coffer/Console/console-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, nav_store);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, nav_view);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, page_title_label);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, overview_page);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, actions_pane);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, register_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, schedule_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, back_up_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, recover_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, properties_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, unregister_button);
+  gtk_widget_class_bind_template_callback (widget_class, nav_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, page_stack_visible_child_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, overview_page_retry_cb);
+}
+
+static void
+console_window_init (ConsoleWindow *self)
+{
+  g_autoptr (GPropertyAction) show_actions_pane = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
+                                   self);
+  show_actions_pane = g_property_action_new ("show-actions-pane", self->actions_pane, "visible");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (show_actions_pane));
+
+  fill_navigation (self);
+  page_stack_visible_child_changed_cb (self, NULL, self->page_stack);
+
+  self->cancellable = g_cancellable_new ();
+  connect_to_agent (self);
+}
+
+/**
+ * console_window_new:
+ * @application: the console application
+ *
+ * Returns: (transfer full): a new main window, which starts reaching the agent.
+ */
+ConsoleWindow *
+console_window_new (ConsoleApplication *application)
+{
+  g_return_val_if_fail (CONSOLE_IS_APPLICATION (application), NULL);
+
+  return g_object_new (CONSOLE_TYPE_WINDOW, "application", application, NULL);
+}
