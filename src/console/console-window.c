@@ -108,8 +108,8 @@ static const struct
   { "change-properties", G_STRUCT_OFFSET (ConsoleWindow, properties_button), NEEDS_NOTHING, NULL,
     N_ ("Changing properties is not available in this version yet"), NULL },
   { "unregister-server", G_STRUCT_OFFSET (ConsoleWindow, unregister_button), NEEDS_REGISTERED,
-    N_ ("This server is not registered to a vault"),
-    N_ ("Unregistering is not available in this version yet"), NULL },
+    N_ ("This server is not registered to a vault"), NULL,
+    N_ ("Remove this server's registration; the vault keeps its backups") },
 };
 
 static void connect_to_agent (ConsoleWindow *self);
@@ -343,6 +343,72 @@ register_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_da
 }
 
 static void
+show_agent_error (ConsoleWindow *self, const char *what, const GError *error)
+{
+  g_autoptr (GError) shown = coffer_error_from_dbus (error);
+  GtkWidget *dialog;
+
+  dialog =
+      gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", what);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", shown->message);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_widget_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+unregister_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!coffer_dbus_agent_call_unregister_finish (COFFER_DBUS_AGENT (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      show_agent_error (self, _ ("The server could not be unregistered"), error);
+    }
+  refresh_status (self);
+}
+
+static void
+unregister_response_cb (GtkDialog *dialog, int response, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  if (response != GTK_RESPONSE_ACCEPT || self->agent == NULL)
+    return;
+  coffer_dbus_agent_call_unregister (self->agent, G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable,
+                                     unregister_done_cb, self);
+}
+
+static void
+unregister_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+  const char *vault = self->agent != NULL ? coffer_dbus_agent_get_vault_name (self->agent) : NULL;
+  GtkWidget *dialog;
+  GtkWidget *button;
+
+  dialog = gtk_message_dialog_new (
+      GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_QUESTION,
+      GTK_BUTTONS_NONE, _ ("Unregister this server from vault “%s”?"), vault != NULL ? vault : "");
+  gtk_message_dialog_format_secondary_text (
+      GTK_MESSAGE_DIALOG (dialog), "%s",
+      _ ("Scheduled backups stop, and the passphrase is removed from this computer. The vault "
+         "keeps this server's backups: register again with the same server name and passphrase "
+         "to use them."));
+  gtk_dialog_add_button (GTK_DIALOG (dialog), _ ("_Cancel"), GTK_RESPONSE_CANCEL);
+  button = gtk_dialog_add_button (GTK_DIALOG (dialog), _ ("_Unregister"), GTK_RESPONSE_ACCEPT);
+  gtk_style_context_add_class (gtk_widget_get_style_context (button),
+                               GTK_STYLE_CLASS_DESTRUCTIVE_ACTION);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  g_signal_connect (dialog, "response", G_CALLBACK (unregister_response_cb), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 refresh_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   refresh_status (CONSOLE_WINDOW (user_data));
@@ -356,7 +422,7 @@ static const GActionEntry win_entries[] = {
   { "back-up-now", NULL },
   { "recover-data", NULL },
   { "change-properties", NULL },
-  { "unregister-server", NULL },
+  { "unregister-server", unregister_server_cb },
   { "refresh", refresh_cb },
 };
 

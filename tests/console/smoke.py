@@ -35,7 +35,7 @@ import gi  # noqa: E402
 gi.require_version("Gio", "2.0")
 from gi.repository import Gio, GLib  # noqa: E402
 
-TIME_LIMIT = 50
+TIME_LIMIT = 90
 AGENT_BUS_NAME = "io.github.coffer.Agent1"
 APP_NAME = "coffer-console"
 ACTIONS = [
@@ -239,6 +239,38 @@ def main():
          roleName="label", showing_only=True)
     check(agent_has_owner() and buttons["Register Server"].sensitive,
           "Retry starts the agent again")
+
+    # Registered from the CLI, the console follows; Unregister Server asks,
+    # then unregisters.
+    cli = os.environ["COFFER_CLI"]
+    vault = os.path.join(os.environ["HOME"], "vault")
+    keep = os.path.join(os.environ["HOME"], "keep")
+    os.makedirs(keep)
+    result = subprocess.run([cli, "register", "--create-local-vault", vault,
+                             "--generate-passphrase", "--save-passphrase-to", keep,
+                             "--machine-name", "smoke"],
+                            capture_output=True, text=True, timeout=60)
+    check(result.returncode == 0, "coffer register --create-local-vault registers this server")
+    find(window, "the registered overview", name="This server is registered to a vault",
+         roleName="label", showing_only=True)
+    find(window, "the vault's name", name="Coffer-Vault", roleName="label", showing_only=True)
+    wait_for(lambda: buttons["Unregister Server"].sensitive
+             and not buttons["Register Server"].sensitive, "Unregister Server to become usable")
+    ok("the overview shows the vault once the server is registered")
+    screenshot("registered")
+
+    buttons["Unregister Server"].click()
+    confirm = find(app, "the unregister confirmation", roleName="alert")
+    find(confirm, "the question", name="Unregister this server from vault “Coffer-Vault”?",
+         roleName="label")
+    screenshot("unregister-confirm")
+    find(confirm, "the Unregister button", name="Unregister", roleName="push button").click()
+    find(window, "the overview after unregistering", name="This server is not registered to a vault",
+         roleName="label", showing_only=True)
+    status = agent_status_from_cli()
+    check("This server is not registered to a vault." in status,
+          "Unregister Server unregisters the server")
+    check(os.path.exists(os.path.join(vault, "vault.json")), "the vault keeps its data")
 
     stop_console()
     check(agent_has_owner(), "the agent keeps running when the console closes")
