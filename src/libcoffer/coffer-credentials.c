@@ -20,7 +20,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <string.h>
 
 #define CURRENT "credentials/current"
@@ -457,8 +456,7 @@ coffer_vault_issue_credentials (CofferVault *vault,
           return NULL;
         }
 
-      if (RAND_bytes (random, sizeof random) != 1)
-        g_error ("The random number generator failed");
+      coffer_random_bytes (random, sizeof random);
       secret = g_bytes_new (random, sizeof random);
       OPENSSL_cleanse (random, sizeof random);
       secret_hash = sha256_hex (secret);

@@ -10,15 +10,107 @@
 
 #include "coffer-error.h"
 
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-static void
-random_bytes (guint8 *out, gsize size)
+/**
+ * coffer_random_bytes:
+ * @out: where to write
+ * @size: how many bytes
+ *
+ * Fills @out from OpenSSL's generator; a generator that fails is fatal.
+ */
+void
+coffer_random_bytes (void *out, gsize size)
 {
   if (RAND_bytes (out, size) != 1)
     g_error ("The random number generator failed");
+}
+
+/**
+ * coffer_aes_gcm_encrypt:
+ * @key: a 256-bit key
+ * @nonce: a nonce never used before with @key
+ * @aad: (nullable): additional authenticated data
+ * @aad_size: its size
+ * @plain: the plaintext
+ * @size: its size
+ * @cipher: (out caller-allocates): @size bytes of ciphertext
+ * @tag: (out caller-allocates): the authentication tag
+ *
+ * Returns: %FALSE only when OpenSSL fails
+ */
+gboolean
+coffer_aes_gcm_encrypt (const guint8 key[32],
+                        const guint8 nonce[COFFER_GCM_NONCE_SIZE],
+                        const void *aad,
+                        gsize aad_size,
+                        const guint8 *plain,
+                        gsize size,
+                        guint8 *cipher,
+                        guint8 tag[COFFER_GCM_TAG_SIZE])
+{
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  int length = 0;
+  int final_length = 0;
+  gboolean ok;
+
+  ok = ctx != NULL && EVP_EncryptInit_ex (ctx, EVP_aes_256_gcm (), NULL, key, nonce) == 1 &&
+       (aad_size == 0 || EVP_EncryptUpdate (ctx, NULL, &length, aad, aad_size) == 1) &&
+       EVP_EncryptUpdate (ctx, cipher, &length, plain, size) == 1 &&
+       EVP_EncryptFinal_ex (ctx, cipher + length, &final_length) == 1 &&
+       (gsize) (length + final_length) == size &&
+       EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, COFFER_GCM_TAG_SIZE, tag) == 1;
+  EVP_CIPHER_CTX_free (ctx);
+  return ok;
+}
+
+/**
+ * coffer_aes_gcm_decrypt:
+ * @key: a 256-bit key
+ * @nonce: the nonce it was sealed with
+ * @aad: (nullable): additional authenticated data
+ * @aad_size: its size
+ * @cipher: the ciphertext
+ * @size: its size
+ * @tag: the authentication tag
+ * @plain: (out caller-allocates): @size bytes of plaintext
+ *
+ * Returns: %FALSE when the tag does not match; @plain is then wiped
+ */
+gboolean
+coffer_aes_gcm_decrypt (const guint8 key[32],
+                        const guint8 nonce[COFFER_GCM_NONCE_SIZE],
+                        const void *aad,
+                        gsize aad_size,
+                        const guint8 *cipher,
+                        gsize size,
+                        const guint8 tag[COFFER_GCM_TAG_SIZE],
+                        guint8 *plain)
+{
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  guint8 tag_copy[COFFER_GCM_TAG_SIZE];
+  int length = 0;
+  int final_length = 0;
+  gboolean ok;
+
+  memcpy (tag_copy, tag, sizeof tag_copy);
+  ok = ctx != NULL && EVP_DecryptInit_ex (ctx, EVP_aes_256_gcm (), NULL, key, nonce) == 1 &&
+       (aad_size == 0 || EVP_DecryptUpdate (ctx, NULL, &length, aad, aad_size) == 1) &&
+       EVP_DecryptUpdate (ctx, plain, &length, cipher, size) == 1 &&
+       EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, COFFER_GCM_TAG_SIZE, tag_copy) == 1 &&
+       EVP_DecryptFinal_ex (ctx, plain + length, &final_length) == 1 &&
+       (gsize) (length + final_length) == size;
+  EVP_CIPHER_CTX_free (ctx);
+  ERR_clear_error ();
+  if (!ok)
+    OPENSSL_cleanse (plain, size);
+  return ok;
 }
 
 GBytes *
@@ -27,21 +119,11 @@ coffer_gcm_seal (const guint8 key[32], GBytes *plaintext, const void *aad, gsize
   gsize size;
   const guint8 *data = g_bytes_get_data (plaintext, &size);
   guint8 *out = g_malloc (COFFER_GCM_NONCE_SIZE + size + COFFER_GCM_TAG_SIZE);
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  int length = 0;
-  gboolean ok;
 
-  random_bytes (out, COFFER_GCM_NONCE_SIZE);
-  ok = EVP_EncryptInit_ex (ctx, EVP_aes_256_gcm (), NULL, key, out) == 1 &&
-       (aad_size == 0 || EVP_EncryptUpdate (ctx, NULL, &length, aad, aad_size) == 1) &&
-       EVP_EncryptUpdate (ctx, out + COFFER_GCM_NONCE_SIZE, &length, data, size) == 1 &&
-       EVP_EncryptFinal_ex (ctx, out + COFFER_GCM_NONCE_SIZE + length, &length) == 1 &&
-       EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, COFFER_GCM_TAG_SIZE,
-                            out + COFFER_GCM_NONCE_SIZE + size) == 1;
-  EVP_CIPHER_CTX_free (ctx);
-  if (!ok)
+  coffer_random_bytes (out, COFFER_GCM_NONCE_SIZE);
+  if (!coffer_aes_gcm_encrypt (key, out, aad, aad_size, data, size, out + COFFER_GCM_NONCE_SIZE,
+                               out + COFFER_GCM_NONCE_SIZE + size))
     g_error ("AES-256-GCM encryption failed");
-
   return g_bytes_new_take (out, COFFER_GCM_NONCE_SIZE + size + COFFER_GCM_TAG_SIZE);
 }
 
@@ -52,10 +134,7 @@ coffer_gcm_open (
   gsize size;
   const guint8 *data = g_bytes_get_data (sealed, &size);
   g_autofree guint8 *out = NULL;
-  EVP_CIPHER_CTX *ctx;
   gsize plain_size;
-  int length = 0;
-  gboolean ok;
 
   if (size < COFFER_GCM_NONCE_SIZE + COFFER_GCM_TAG_SIZE)
     {
@@ -66,16 +145,8 @@ coffer_gcm_open (
 
   plain_size = size - COFFER_GCM_NONCE_SIZE - COFFER_GCM_TAG_SIZE;
   out = g_malloc (plain_size + 1);
-  ctx = EVP_CIPHER_CTX_new ();
-  ok = EVP_DecryptInit_ex (ctx, EVP_aes_256_gcm (), NULL, key, data) == 1 &&
-       (aad_size == 0 || EVP_DecryptUpdate (ctx, NULL, &length, aad, aad_size) == 1) &&
-       EVP_DecryptUpdate (ctx, out, &length, data + COFFER_GCM_NONCE_SIZE, plain_size) == 1 &&
-       EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, COFFER_GCM_TAG_SIZE,
-                            (void *) (data + size - COFFER_GCM_TAG_SIZE)) == 1 &&
-       EVP_DecryptFinal_ex (ctx, out + length, &length) == 1;
-  EVP_CIPHER_CTX_free (ctx);
-
-  if (!ok)
+  if (!coffer_aes_gcm_decrypt (key, data, aad, aad_size, data + COFFER_GCM_NONCE_SIZE, plain_size,
+                               data + size - COFFER_GCM_TAG_SIZE, out))
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
                    "it is damaged: its authentication tag does not match");
@@ -105,7 +176,7 @@ coffer_random_hex (gsize bytes)
   g_autofree guint8 *random = g_malloc (bytes);
   GString *text = g_string_sized_new (bytes * 2);
 
-  random_bytes (random, bytes);
+  coffer_random_bytes (random, bytes);
   for (gsize i = 0; i < bytes; i++)
     g_string_append_printf (text, "%02x", random[i]);
   return g_string_free (text, FALSE);

@@ -12,6 +12,7 @@
 
 #include "coffer-keys.h"
 
+#include "coffer-crypto.h"
 #include "coffer-error.h"
 
 #include <json-glib/json-glib.h>
@@ -28,8 +29,8 @@
 #define KEY_FILE_MAX_SIZE (64 * 1024)
 #define KEY_FILE_CIPHER "aes-256-gcm"
 #define SALT_SIZE 32
-#define NONCE_SIZE 12
-#define TAG_SIZE 16
+#define NONCE_SIZE COFFER_GCM_NONCE_SIZE
+#define TAG_SIZE COFFER_GCM_TAG_SIZE
 #define KEYS_SIZE (3 * COFFER_KEY_SIZE)
 #define SEALED_SIZE (KEYS_SIZE + TAG_SIZE)
 
@@ -46,14 +47,6 @@ static const char passphrase_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
                                           "abcdefghijkmnpqrstuvwxyz"
                                           "23456789"
                                           "-_+=@%";
-
-static void
-random_bytes (void *out, gsize size)
-{
-  /* Without random numbers no key can be made safely: stop. */
-  if (RAND_bytes (out, size) != 1)
-    g_error ("The random number generator failed");
-}
 
 static char *
 openssl_error_string (void)
@@ -82,9 +75,9 @@ coffer_master_keys_generate (void)
    * allocation would silently unlock any other on the same page. */
   CofferMasterKeys *keys = g_malloc0 (sizeof *keys);
 
-  random_bytes (keys->encryption, sizeof keys->encryption);
-  random_bytes (keys->chunk_id, sizeof keys->chunk_id);
-  random_bytes (keys->chunker, sizeof keys->chunker);
+  coffer_random_bytes (keys->encryption, sizeof keys->encryption);
+  coffer_random_bytes (keys->chunk_id, sizeof keys->chunk_id);
+  coffer_random_bytes (keys->chunker, sizeof keys->chunker);
   return keys;
 }
 
@@ -215,54 +208,6 @@ key_file_aad (guint64 n, guint32 r, guint32 p, const char *salt_base64)
                           KEY_FILE_FORMAT, n, r, p, salt_base64, KEY_FILE_CIPHER);
 }
 
-static gboolean
-gcm_seal (const guint8 key[COFFER_KEY_SIZE],
-          const guint8 nonce[NONCE_SIZE],
-          const char *aad,
-          const guint8 *plain,
-          guint8 sealed[SEALED_SIZE])
-{
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  int length = 0;
-  gboolean ok;
-
-  ok = ctx != NULL && EVP_EncryptInit_ex (ctx, EVP_aes_256_gcm (), NULL, key, nonce) == 1 &&
-       EVP_EncryptUpdate (ctx, NULL, &length, (const guint8 *) aad, strlen (aad)) == 1 &&
-       EVP_EncryptUpdate (ctx, sealed, &length, plain, KEYS_SIZE) == 1 && length == KEYS_SIZE &&
-       EVP_EncryptFinal_ex (ctx, sealed + length, &length) == 1 &&
-       EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, TAG_SIZE, sealed + KEYS_SIZE) == 1;
-  EVP_CIPHER_CTX_free (ctx);
-  return ok;
-}
-
-/* FALSE when the tag does not match (or OpenSSL fails); @plain is then wiped. */
-static gboolean
-gcm_open (const guint8 key[COFFER_KEY_SIZE],
-          const guint8 nonce[NONCE_SIZE],
-          const char *aad,
-          const guint8 sealed[SEALED_SIZE],
-          guint8 plain[KEYS_SIZE])
-{
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  guint8 tag[TAG_SIZE];
-  int length = 0;
-  int final_length = 0;
-  gboolean ok;
-
-  memcpy (tag, sealed + KEYS_SIZE, TAG_SIZE);
-  ok = ctx != NULL && EVP_DecryptInit_ex (ctx, EVP_aes_256_gcm (), NULL, key, nonce) == 1 &&
-       EVP_DecryptUpdate (ctx, NULL, &length, (const guint8 *) aad, strlen (aad)) == 1 &&
-       EVP_DecryptUpdate (ctx, plain, &length, sealed, KEYS_SIZE) == 1 &&
-       EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, TAG_SIZE, tag) == 1 &&
-       EVP_DecryptFinal_ex (ctx, plain + length, &final_length) == 1 &&
-       length + final_length == KEYS_SIZE;
-  EVP_CIPHER_CTX_free (ctx);
-  ERR_clear_error ();
-  if (!ok)
-    OPENSSL_cleanse (plain, KEYS_SIZE);
-  return ok;
-}
-
 /**
  * coffer_master_keys_wrap:
  * @keys: master keys
@@ -306,8 +251,8 @@ coffer_master_keys_wrap (const CofferMasterKeys *keys,
   if (scrypt_n == 0)
     scrypt_n = coffer_scrypt_calibrate ();
 
-  random_bytes (salt, sizeof salt);
-  random_bytes (nonce, sizeof nonce);
+  coffer_random_bytes (salt, sizeof salt);
+  coffer_random_bytes (nonce, sizeof nonce);
   if (!scrypt_derive (passphrase, salt, scrypt_n, SCRYPT_R, SCRYPT_P, kek, error))
     return NULL;
 
@@ -316,7 +261,8 @@ coffer_master_keys_wrap (const CofferMasterKeys *keys,
   memcpy (plain, keys->encryption, COFFER_KEY_SIZE);
   memcpy (plain + COFFER_KEY_SIZE, keys->chunk_id, COFFER_KEY_SIZE);
   memcpy (plain + 2 * COFFER_KEY_SIZE, keys->chunker, COFFER_KEY_SIZE);
-  sealed_ok = gcm_seal (kek, nonce, aad, plain, sealed);
+  sealed_ok = coffer_aes_gcm_encrypt (kek, nonce, aad, strlen (aad), plain, KEYS_SIZE, sealed,
+                                      sealed + KEYS_SIZE);
   OPENSSL_cleanse (plain, sizeof plain);
   OPENSSL_cleanse (kek, sizeof kek);
   if (!sealed_ok)
@@ -574,7 +520,8 @@ coffer_master_keys_unwrap (GBytes *wrapped, const char *passphrase, GError **err
   if (!scrypt_derive (passphrase, file.salt, file.n, file.r, file.p, kek, error))
     return NULL;
   aad = key_file_aad (file.n, file.r, file.p, file.salt_base64);
-  opened = gcm_open (kek, file.nonce, aad, file.sealed, plain);
+  opened = coffer_aes_gcm_decrypt (kek, file.nonce, aad, strlen (aad), file.sealed, KEYS_SIZE,
+                                   file.sealed + KEYS_SIZE, plain);
   OPENSSL_cleanse (kek, sizeof kek);
   if (!opened)
     {
@@ -654,7 +601,7 @@ coffer_passphrase_generate (void)
     {
       if (used == sizeof pool)
         {
-          random_bytes (pool, sizeof pool);
+          coffer_random_bytes (pool, sizeof pool);
           used = 0;
         }
       if (pool[used] < limit)
