@@ -8,7 +8,9 @@
 
 #include "coffer-test-util.h"
 
+#include <libsecret/secret.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 /* The agent must not outlive a test that failed half-way. */
@@ -34,6 +36,146 @@ timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+#define WAIT_SECONDS 20
+
+/* Runs the main context until *@flag or *@other is set, for at most
+ * WAIT_SECONDS. */
+static gboolean
+wait_for (gboolean *flag, gboolean *other)
+{
+  gboolean timed_out = FALSE;
+  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timeout_cb, &timed_out);
+
+  while (!*flag && !*other && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+  return *flag;
+}
+
+static void
+daemon_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CofferTestKeyring *keyring = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  keyring->exited = TRUE;
+}
+
+/**
+ * coffer_test_keyring_stop:
+ * @self: a keyring from coffer_test_keyring_start()
+ *
+ * Stops the daemon, and takes its bus down when it made one.
+ */
+void
+coffer_test_keyring_stop (CofferTestKeyring *self)
+{
+  if (self == NULL)
+    return;
+
+  if (!self->exited)
+    {
+      g_subprocess_send_signal (self->daemon, SIGTERM);
+      if (!wait_for (&self->exited, &self->exited))
+        {
+          g_subprocess_force_exit (self->daemon);
+          wait_for (&self->exited, &self->exited);
+        }
+    }
+  g_clear_object (&self->daemon);
+
+  /* libsecret keeps its SecretService, and with it the bus, for the process. */
+  secret_service_disconnect ();
+  g_dbus_connection_close_sync (self->connection, NULL, NULL);
+  g_clear_object (&self->connection);
+  if (self->bus != NULL)
+    {
+      g_test_dbus_down (self->bus);
+      g_clear_object (&self->bus);
+    }
+  g_free (self);
+}
+
+/**
+ * coffer_test_keyring_start:
+ * @bus: (nullable): the bus to serve on; %NULL for a new one of its own
+ *
+ * Starts Debian's gnome-keyring-daemon on a private bus, its login keyring
+ * created and unlocked with a password on stdin, in the test's own home.
+ *
+ * Returns: (transfer full) (nullable): the keyring; %NULL (the test
+ *   skipped) when gnome-keyring-daemon is not installed
+ */
+CofferTestKeyring *
+coffer_test_keyring_start (GTestDBus *bus)
+{
+  g_autofree char *program = g_find_program_in_path ("gnome-keyring-daemon");
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  CofferTestKeyring *keyring;
+  GOutputStream *input;
+  gboolean appeared = FALSE;
+  guint watch_id;
+
+  if (program == NULL)
+    {
+      g_test_skip ("gnome-keyring-daemon is not installed");
+      return NULL;
+    }
+
+  keyring = g_new0 (CofferTestKeyring, 1);
+  if (bus == NULL)
+    {
+      keyring->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+      g_test_dbus_up (keyring->bus);
+      bus = keyring->bus;
+    }
+  keyring->connection =
+      g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* Its keyrings go under the test's XDG_DATA_HOME, its socket under XDG_RUNTIME_DIR. */
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_data_dir (), 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700), ==, 0);
+
+  launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                g_test_dbus_get_bus_address (bus), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  keyring->daemon = g_subprocess_launcher_spawn (launcher, &error, program, "--foreground",
+                                                 "--unlock", "--components=secrets", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (keyring->daemon, NULL, daemon_exited_cb, keyring);
+
+  input = g_subprocess_get_stdin_pipe (keyring->daemon);
+  g_output_stream_write_all (input, "test-password", strlen ("test-password"), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (input, NULL, &error);
+  g_assert_no_error (error);
+
+  watch_id = g_bus_watch_name_on_connection (keyring->connection, "org.freedesktop.secrets",
+                                             G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared_cb, NULL,
+                                             &appeared, NULL);
+  wait_for (&appeared, &keyring->exited);
+  g_bus_unwatch_name (watch_id);
+  if (!appeared)
+    {
+      coffer_test_keyring_stop (keyring);
+      g_error ("gnome-keyring-daemon exited or did not own org.freedesktop.secrets within %d "
+               "seconds",
+               WAIT_SECONDS);
+    }
+  return keyring;
+}
+
 /**
  * coffer_test_agent_start:
  * @state_home: the agent's XDG_STATE_HOME
@@ -41,8 +183,8 @@ timeout_cb (gpointer user_data)
  * Returns: (transfer full): a running agent on a private bus; the test fails
  *   when it does not own its name within 20 seconds
  */
-CofferTestAgent *
-coffer_test_agent_start (const char *state_home)
+static CofferTestAgent *
+agent_start (const char *state_home, gboolean with_keyring)
 {
   CofferTestAgent *self = g_new0 (CofferTestAgent, 1);
   g_autoptr (GSubprocessLauncher) launcher = NULL;
@@ -55,6 +197,18 @@ coffer_test_agent_start (const char *state_home)
   self->state_home = g_strdup (state_home);
   self->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_up (self->bus);
+  if (with_keyring)
+    {
+      self->keyring = coffer_test_keyring_start (self->bus);
+      if (self->keyring == NULL)
+        {
+          g_test_dbus_down (self->bus);
+          g_clear_object (&self->bus);
+          g_free (self->state_home);
+          g_free (self);
+          return NULL;
+        }
+    }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
@@ -92,6 +246,28 @@ coffer_test_agent_start (const char *state_home)
   return self;
 }
 
+CofferTestAgent *
+coffer_test_agent_start (const char *state_home)
+{
+  return agent_start (state_home, FALSE);
+}
+
+/**
+ * coffer_test_agent_start_with_keyring:
+ * @state_home: the agent's XDG_STATE_HOME
+ *
+ * Like coffer_test_agent_start(), with an unlocked gnome-keyring-daemon on
+ * the agent's bus.
+ *
+ * Returns: (transfer full) (nullable): the agent; %NULL (the test skipped)
+ *   when gnome-keyring-daemon is not installed
+ */
+CofferTestAgent *
+coffer_test_agent_start_with_keyring (const char *state_home)
+{
+  return agent_start (state_home, TRUE);
+}
+
 /**
  * coffer_test_agent_stop:
  * @self: a running agent
@@ -112,6 +288,7 @@ coffer_test_agent_stop (CofferTestAgent *self)
   g_assert_no_error (error);
 
   g_clear_object (&self->agent);
+  g_clear_pointer (&self->keyring, coffer_test_keyring_stop);
   g_dbus_connection_close_sync (self->connection, NULL, NULL);
   g_clear_object (&self->connection);
   g_test_dbus_down (self->bus);

@@ -5,21 +5,40 @@
 
 G_BEGIN_DECLS
 
-  typedef struct
-  {
-    GTestDBus *bus;
-    GSubprocess *agent;
-    char *state_home;
-    GDBusConnection *connection;
-  } CofferTestAgent;
+typedef struct
+{
+  GTestDBus *bus; /* NULL when the bus is someone else's */
+  GDBusConnection *connection;
+  GSubprocess *daemon;
+  gboolean exited;
+} CofferTestKeyring;
 
-  CofferTestAgent *coffer_test_agent_start (const char *state_home);
-  void coffer_test_agent_stop (CofferTestAgent * self);
-  G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestAgent, coffer_test_agent_stop)
+CofferTestKeyring *coffer_test_keyring_start (GTestDBus *bus);
+void coffer_test_keyring_stop (CofferTestKeyring *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestKeyring, coffer_test_keyring_stop)
 
-  char *coffer_test_run_cli_env (const char *bus_address, const char *const *env,
-                                 const char *const *args, char **out_stderr, int *out_status);
-  char *coffer_test_run_cli (const char *bus_address, const char *const *args, char **out_stderr,
-                             int *out_status);
+typedef struct
+{
+  GTestDBus *bus;
+  CofferTestKeyring *keyring; /* NULL unless started with one */
+  GSubprocess *agent;
+  char *state_home;
+  GDBusConnection *connection;
+} CofferTestAgent;
+
+CofferTestAgent *coffer_test_agent_start (const char *state_home);
+CofferTestAgent *coffer_test_agent_start_with_keyring (const char *state_home);
+void coffer_test_agent_stop (CofferTestAgent *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestAgent, coffer_test_agent_stop)
+
+char *coffer_test_run_cli_env (const char *bus_address,
+                               const char *const *env,
+                               const char *const *args,
+                               char **out_stderr,
+                               int *out_status);
+char *coffer_test_run_cli (const char *bus_address,
+                           const char *const *args,
+                           char **out_stderr,
+                           int *out_status);
 
 G_END_DECLS

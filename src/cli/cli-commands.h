@@ -8,47 +8,52 @@
 
 G_BEGIN_DECLS
 
-  /* Exit statuses of coffer(1). */
-  enum
-  {
-    CLI_EXIT_OK = 0,
-    CLI_EXIT_FAILED = 1,
-    CLI_EXIT_USAGE = 2,
-    CLI_EXIT_WARNINGS = 3,
-  };
+/* Exit statuses of coffer(1). */
+enum
+{
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_FAILED = 1,
+  CLI_EXIT_USAGE = 2,
+  CLI_EXIT_WARNINGS = 3,
+};
 
-  typedef int (*CliCommandFunc) (int argc, char **argv);
+typedef int (*CliCommandFunc) (int argc, char **argv);
 
-  typedef struct
-  {
-    const char *name;    /* "status", or "vault create" for a two-word command */
-    const char *args;    /* synopsis of the arguments, for --help */
-    const char *summary; /* one line, for --help */
-    CliCommandFunc run;  /* NULL: planned, not in this version yet */
-  } CliCommand;
+typedef struct
+{
+  const char *name;    /* "status", or "vault create" for a two-word command */
+  const char *args;    /* synopsis of the arguments, for --help */
+  const char *summary; /* one line, for --help */
+  CliCommandFunc run;  /* NULL: planned, not in this version yet */
+} CliCommand;
 
-  CofferDBusAgent *cli_agent_connect (GError * *error);
-  int cli_report_error (const GError *error);
-  gboolean cli_parse_options (GOptionContext * context, int *argc, char ***argv);
-  void cli_print_json (JsonNode * node);
+CofferDBusAgent *cli_agent_connect (GError **error);
+int cli_report_error (const GError *error);
+gboolean cli_parse_options (GOptionContext *context, int *argc, char ***argv);
+void cli_print_json (JsonNode *node);
 
-  char *cli_read_passphrase_file (const char *path, GError **error);
-  char *cli_get_passphrase (const char *passphrase_file, gboolean generate, GError **error);
-  char *cli_save_passphrase (const char *dir, const char *machine_name, const char *passphrase,
-                             GError **error);
-  GVariant *cli_passphrase_variant (const char *passphrase);
-  void cli_show_generated_passphrase (const char *passphrase);
+char *cli_read_passphrase_file (const char *path, GError **error);
+char *cli_get_passphrase (const char *passphrase_file, gboolean generate, GError **error);
+char *cli_save_passphrase (const char *dir,
+                           const char *machine_name,
+                           const char *passphrase,
+                           GError **error);
+GVariant *cli_passphrase_variant (const char *passphrase);
+void cli_show_generated_passphrase (const char *passphrase);
 
-  CofferVault *cli_vault_create_local (const char *location, const char *name, const char *region,
-                                       const char *redundancy, GError **error);
-  GBytes *cli_vault_issue_local (CofferVault * vault, gint64 * out_issued, GError * *error);
+CofferVault *cli_vault_create_local (const char *location,
+                                     const char *name,
+                                     const char *region,
+                                     const char *redundancy,
+                                     GError **error);
+GBytes *cli_vault_issue_local (CofferVault *vault, gint64 *out_issued, GError **error);
 
-  int cli_status (int argc, char **argv);
-  int cli_register (int argc, char **argv);
-  int cli_unregister (int argc, char **argv);
-  int cli_passphrase_change (int argc, char **argv);
-  int cli_vault_create (int argc, char **argv);
-  int cli_vault_credentials (int argc, char **argv);
-  int cli_vault_set_redundancy (int argc, char **argv);
+int cli_status (int argc, char **argv);
+int cli_register (int argc, char **argv);
+int cli_unregister (int argc, char **argv);
+int cli_passphrase_change (int argc, char **argv);
+int cli_vault_create (int argc, char **argv);
+int cli_vault_credentials (int argc, char **argv);
+int cli_vault_set_redundancy (int argc, char **argv);
 
 G_END_DECLS

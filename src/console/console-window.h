@@ -10,8 +10,8 @@
 G_BEGIN_DECLS
 
 #define CONSOLE_TYPE_WINDOW (console_window_get_type ())
-  G_DECLARE_FINAL_TYPE (ConsoleWindow, console_window, CONSOLE, WINDOW, GtkApplicationWindow)
+G_DECLARE_FINAL_TYPE (ConsoleWindow, console_window, CONSOLE, WINDOW, GtkApplicationWindow)
 
-  ConsoleWindow *console_window_new (ConsoleApplication * application);
+ConsoleWindow *console_window_new (ConsoleApplication *application);
 
 G_END_DECLS

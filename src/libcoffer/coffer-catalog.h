@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-  /**
+/**
  * CofferRegistration:
  * @vault_id: the vault's id (from vault.json)
  * @vault_name: the vault's name
@@ -17,38 +17,41 @@ G_BEGIN_DECLS
  *
  * What the catalog records about this machine's registration.
  */
-  typedef struct
-  {
-    char *vault_id;
-    char *vault_name;
-    char *machine_id;
-    char *machine_name;
-    char *instance_id;
-    char *storage_location;
-    gint64 registered_at;
-  } CofferRegistration;
+typedef struct
+{
+  char *vault_id;
+  char *vault_name;
+  char *machine_id;
+  char *machine_name;
+  char *instance_id;
+  char *storage_location;
+  gint64 registered_at;
+} CofferRegistration;
 
-  void coffer_registration_free (CofferRegistration * registration);
-  G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferRegistration, coffer_registration_free)
+void coffer_registration_free (CofferRegistration *registration);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferRegistration, coffer_registration_free)
 
 #define COFFER_TYPE_CATALOG (coffer_catalog_get_type ())
-  G_DECLARE_FINAL_TYPE (CofferCatalog, coffer_catalog, COFFER, CATALOG, GObject)
+G_DECLARE_FINAL_TYPE (CofferCatalog, coffer_catalog, COFFER, CATALOG, GObject)
 
 #define COFFER_CATALOG_FILENAME "catalog.sqlite"
 
-  CofferCatalog *coffer_catalog_open (const char *state_dir, GError **error);
-  const char *coffer_catalog_get_path (CofferCatalog * self);
-  int coffer_catalog_get_schema_version (CofferCatalog * self);
-  int coffer_catalog_latest_schema_version (void);
+CofferCatalog *coffer_catalog_open (const char *state_dir, GError **error);
+const char *coffer_catalog_get_path (CofferCatalog *self);
+int coffer_catalog_get_schema_version (CofferCatalog *self);
+int coffer_catalog_latest_schema_version (void);
 
-  char *coffer_catalog_get_setting (CofferCatalog * self, const char *key, GError **error);
-  gboolean coffer_catalog_set_setting (CofferCatalog * self, const char *key, const char *value,
-                                       GError **error);
-  gboolean coffer_catalog_delete_setting (CofferCatalog * self, const char *key, GError **error);
+char *coffer_catalog_get_setting (CofferCatalog *self, const char *key, GError **error);
+gboolean coffer_catalog_set_setting (CofferCatalog *self,
+                                     const char *key,
+                                     const char *value,
+                                     GError **error);
+gboolean coffer_catalog_delete_setting (CofferCatalog *self, const char *key, GError **error);
 
-  CofferRegistration *coffer_catalog_get_registration (CofferCatalog * self, GError * *error);
-  gboolean coffer_catalog_set_registration (CofferCatalog * self,
-                                            const CofferRegistration *registration, GError **error);
-  gboolean coffer_catalog_clear_registration (CofferCatalog * self, GError * *error);
+CofferRegistration *coffer_catalog_get_registration (CofferCatalog *self, GError **error);
+gboolean coffer_catalog_set_registration (CofferCatalog *self,
+                                          const CofferRegistration *registration,
+                                          GError **error);
+gboolean coffer_catalog_clear_registration (CofferCatalog *self, GError **error);
 
 G_END_DECLS

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 #define COFFER_CREDENTIALS_CLOCK_SKEW (5 * 60)
 #define COFFER_CREDENTIALS_MAX_SIZE (64 * 1024)
 
-  /**
+/**
  * CofferCredentials:
  * @vault_id: the vault the file is for
  * @vault_name: its name
@@ -25,31 +25,37 @@ G_BEGIN_DECLS
  *
  * A parsed, MAC-checked vault credentials file.
  */
-  typedef struct
-  {
-    char *vault_id;
-    char *vault_name;
-    JsonObject *store;
-    gint64 serial;
-    gint64 issued;
-    gint64 expires;
-    GBytes *secret;
-  } CofferCredentials;
+typedef struct
+{
+  char *vault_id;
+  char *vault_name;
+  JsonObject *store;
+  gint64 serial;
+  gint64 issued;
+  gint64 expires;
+  GBytes *secret;
+} CofferCredentials;
 
-  void coffer_credentials_free (CofferCredentials * credentials);
-  G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferCredentials, coffer_credentials_free)
+void coffer_credentials_free (CofferCredentials *credentials);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferCredentials, coffer_credentials_free)
 
-  CofferCredentials *coffer_credentials_parse (GBytes * file, GError * *error);
-  gboolean coffer_credentials_verify (CofferCredentials * credentials, CofferVault * vault,
-                                      gint64 now, GCancellable * cancellable, GError * *error);
+CofferCredentials *coffer_credentials_parse (GBytes *file, GError **error);
+gboolean coffer_credentials_verify (CofferCredentials *credentials,
+                                    CofferVault *vault,
+                                    gint64 now,
+                                    GCancellable *cancellable,
+                                    GError **error);
 
-  GBytes *coffer_vault_issue_credentials (CofferVault * vault, JsonObject * store_descriptor,
-                                          gint64 now, GCancellable * cancellable, GError * *error);
-  char *coffer_credentials_file_name (const char *vault_name, gint64 issued);
+GBytes *coffer_vault_issue_credentials (CofferVault *vault,
+                                        JsonObject *store_descriptor,
+                                        gint64 now,
+                                        GCancellable *cancellable,
+                                        GError **error);
+char *coffer_credentials_file_name (const char *vault_name, gint64 issued);
 
-  JsonObject *coffer_store_descriptor_new_local (const char *path);
-  CofferStore *coffer_store_new_for_descriptor (JsonObject * descriptor, const char *path_override,
-                                                GError **error);
-  char *coffer_store_descriptor_to_location (JsonObject * descriptor);
+JsonObject *coffer_store_descriptor_new_local (const char *path);
+CofferStore *
+coffer_store_new_for_descriptor (JsonObject *descriptor, const char *path_override, GError **error);
+char *coffer_store_descriptor_to_location (JsonObject *descriptor);
 
 G_END_DECLS

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 #define COFFER_SCRYPT_N_MAX (G_GUINT64_CONSTANT (1) << 18)
 #define COFFER_SCRYPT_N_LIMIT (G_GUINT64_CONSTANT (1) << 20)
 
-  /**
+/**
  * CofferMasterKeys:
  * @encryption: the key every blob key derives from
  * @chunk_id: the key of HMAC-SHA256 chunk ids
@@ -25,27 +25,29 @@ G_BEGIN_DECLS
  * A machine's master keys. They never leave the machine unwrapped; free them
  * with coffer_master_keys_free(), which wipes them.
  */
-  typedef struct
-  {
-    guint8 encryption[COFFER_KEY_SIZE];
-    guint8 chunk_id[COFFER_KEY_SIZE];
-    guint8 chunker[COFFER_KEY_SIZE];
-  } CofferMasterKeys;
+typedef struct
+{
+  guint8 encryption[COFFER_KEY_SIZE];
+  guint8 chunk_id[COFFER_KEY_SIZE];
+  guint8 chunker[COFFER_KEY_SIZE];
+} CofferMasterKeys;
 
-  CofferMasterKeys *coffer_master_keys_generate (void);
-  void coffer_master_keys_free (CofferMasterKeys * keys);
-  G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferMasterKeys, coffer_master_keys_free)
+CofferMasterKeys *coffer_master_keys_generate (void);
+void coffer_master_keys_free (CofferMasterKeys *keys);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferMasterKeys, coffer_master_keys_free)
 
-  guint64 coffer_scrypt_calibrate (void);
+guint64 coffer_scrypt_calibrate (void);
 
-  GBytes *coffer_master_keys_wrap (const CofferMasterKeys *keys, const char *passphrase,
-                                   guint64 scrypt_n, GError **error);
-  CofferMasterKeys *coffer_master_keys_unwrap (GBytes * wrapped, const char *passphrase,
-                                               GError **error);
+GBytes *coffer_master_keys_wrap (const CofferMasterKeys *keys,
+                                 const char *passphrase,
+                                 guint64 scrypt_n,
+                                 GError **error);
+CofferMasterKeys *
+coffer_master_keys_unwrap (GBytes *wrapped, const char *passphrase, GError **error);
 
-  gboolean coffer_passphrase_check (const char *passphrase, GError **error);
-  char *coffer_passphrase_generate (void);
-  void coffer_passphrase_free (char *passphrase);
-  G_DEFINE_AUTOPTR_CLEANUP_FUNC (char, coffer_passphrase_free)
+gboolean coffer_passphrase_check (const char *passphrase, GError **error);
+char *coffer_passphrase_generate (void);
+void coffer_passphrase_free (char *passphrase);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (char, coffer_passphrase_free)
 
 G_END_DECLS

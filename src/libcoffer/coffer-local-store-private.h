@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-  /**
+/**
  * CofferLocalStoreCreate:
  * @COFFER_LOCAL_STORE_CREATE_LINK: link() the written file to the name
  * @COFFER_LOCAL_STORE_CREATE_RENAME_NOREPLACE: renameat2() with
@@ -18,15 +18,14 @@ G_BEGIN_DECLS
  * @COFFER_LOCAL_STORE_CREATE_LOCKED: check and rename under the vault lock,
  *   where both are missing
  */
-  typedef enum
-  {
-    COFFER_LOCAL_STORE_CREATE_LINK,
-    COFFER_LOCAL_STORE_CREATE_RENAME_NOREPLACE,
-    COFFER_LOCAL_STORE_CREATE_LOCKED,
-  } CofferLocalStoreCreate;
+typedef enum
+{
+  COFFER_LOCAL_STORE_CREATE_LINK,
+  COFFER_LOCAL_STORE_CREATE_RENAME_NOREPLACE,
+  COFFER_LOCAL_STORE_CREATE_LOCKED,
+} CofferLocalStoreCreate;
 
-  void coffer_local_store_set_create_method (CofferLocalStore * self,
-                                             CofferLocalStoreCreate method);
-  CofferLocalStoreCreate coffer_local_store_get_create_method (CofferLocalStore * self);
+void coffer_local_store_set_create_method (CofferLocalStore *self, CofferLocalStoreCreate method);
+CofferLocalStoreCreate coffer_local_store_get_create_method (CofferLocalStore *self);
 
 G_END_DECLS

@@ -6,9 +6,9 @@
 G_BEGIN_DECLS
 
 #define COFFER_TYPE_LOCAL_STORE (coffer_local_store_get_type ())
-  G_DECLARE_FINAL_TYPE (CofferLocalStore, coffer_local_store, COFFER, LOCAL_STORE, GObject)
+G_DECLARE_FINAL_TYPE (CofferLocalStore, coffer_local_store, COFFER, LOCAL_STORE, GObject)
 
-  CofferStore *coffer_local_store_new (const char *root);
-  const char *coffer_local_store_get_root (CofferLocalStore * self);
+CofferStore *coffer_local_store_new (const char *root);
+const char *coffer_local_store_get_root (CofferLocalStore *self);
 
 G_END_DECLS

@@ -5,8 +5,8 @@
 
 G_BEGIN_DECLS
 
-  char *coffer_paths_state_dir (void);
-  char *coffer_paths_default_cache_dir (void);
-  gboolean coffer_paths_ensure_private_dir (const char *path, GError **error);
+char *coffer_paths_state_dir (void);
+char *coffer_paths_default_cache_dir (void);
+gboolean coffer_paths_ensure_private_dir (const char *path, GError **error);
 
 G_END_DECLS

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 #define COFFER_SETTING_CACHE_FOLDER "cache-folder" /* absolute path */
 #define COFFER_SETTING_SECRET_BACKEND "secret-backend"
 
-  /**
+/**
  * CofferRegisterRequest:
  * @credentials: the bytes of the vault credentials file
  * @passphrase: the encryption passphrase
@@ -29,31 +29,43 @@ G_BEGIN_DECLS
  *
  * What a client asks for when it registers this machine.
  */
-  typedef struct
-  {
-    GBytes *credentials;
-    const char *passphrase;
-    const char *machine_name;
-    const char *cache_folder;
-    const char *vault_path;
-    gboolean existing;
-    gboolean credentials_world_readable;
-  } CofferRegisterRequest;
+typedef struct
+{
+  GBytes *credentials;
+  const char *passphrase;
+  const char *machine_name;
+  const char *cache_folder;
+  const char *vault_path;
+  gboolean existing;
+  gboolean credentials_world_readable;
+} CofferRegisterRequest;
 
-  CofferRegistration *coffer_register_sync (
-      CofferCatalog * catalog, const char *state_dir, const CofferRegisterRequest *request,
-      gint64 now, GPtrArray *warnings, GCancellable *cancellable, GError **error);
-  gboolean coffer_unregister_sync (CofferCatalog * catalog, const char *state_dir,
-                                   GCancellable *cancellable, GError **error);
-  gboolean coffer_change_passphrase_sync (CofferCatalog * catalog, const char *state_dir,
-                                          const char *new_passphrase, GCancellable *cancellable,
+CofferRegistration *coffer_register_sync (CofferCatalog *catalog,
+                                          const char *state_dir,
+                                          const CofferRegisterRequest *request,
+                                          gint64 now,
+                                          GPtrArray *warnings,
+                                          GCancellable *cancellable,
                                           GError **error);
-  CofferVault *coffer_open_registered_vault (CofferCatalog * catalog,
-                                             CofferRegistration * *out_registration,
-                                             GCancellable * cancellable, GError * *error);
-  CofferMasterKeys *coffer_machine_unlock_keys (CofferVault * vault, const char *machine_id,
-                                                const char *passphrase, char **out_key_name,
-                                                GCancellable *cancellable, GError **error);
-  gboolean coffer_cache_folder_check (const char *path, GError **error);
+gboolean coffer_unregister_sync (CofferCatalog *catalog,
+                                 const char *state_dir,
+                                 GCancellable *cancellable,
+                                 GError **error);
+gboolean coffer_change_passphrase_sync (CofferCatalog *catalog,
+                                        const char *state_dir,
+                                        const char *new_passphrase,
+                                        GCancellable *cancellable,
+                                        GError **error);
+CofferVault *coffer_open_registered_vault (CofferCatalog *catalog,
+                                           CofferRegistration **out_registration,
+                                           GCancellable *cancellable,
+                                           GError **error);
+CofferMasterKeys *coffer_machine_unlock_keys (CofferVault *vault,
+                                              const char *machine_id,
+                                              const char *passphrase,
+                                              char **out_key_name,
+                                              GCancellable *cancellable,
+                                              GError **error);
+gboolean coffer_cache_folder_check (const char *path, GError **error);
 
 G_END_DECLS

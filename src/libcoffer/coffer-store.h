@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 /* The longest object name, in bytes (Azure's limit on a blob name). */
 #define COFFER_STORE_MAX_NAME 1024
 
-  /**
+/**
  * CofferPutMode:
  * @COFFER_PUT_ALWAYS: replace whatever is there
  * @COFFER_PUT_IF_ABSENT: fail with %COFFER_ERROR_EXISTS when the object exists
@@ -26,114 +26,146 @@ G_BEGIN_DECLS
  *   given; fail with %COFFER_ERROR_EXISTS ("changed meanwhile") otherwise, and
  *   with %COFFER_ERROR_NOT_FOUND when it does not exist
  */
-  typedef enum
-  {
-    COFFER_PUT_ALWAYS,
-    COFFER_PUT_IF_ABSENT,
-    COFFER_PUT_IF_MATCH,
-  } CofferPutMode;
+typedef enum
+{
+  COFFER_PUT_ALWAYS,
+  COFFER_PUT_IF_ABSENT,
+  COFFER_PUT_IF_MATCH,
+} CofferPutMode;
 
-  /**
+/**
  * CofferStoreEntry:
  * @name: the object's name
  * @size: its size in bytes
  * @mtime: when it was last written, Unix microseconds, by the store's clock
  * @etag: an opaque tag that changes whenever the object is replaced
  */
-  typedef struct
-  {
-    char *name;
-    guint64 size;
-    gint64 mtime;
-    char *etag;
-  } CofferStoreEntry;
+typedef struct
+{
+  char *name;
+  guint64 size;
+  gint64 mtime;
+  char *etag;
+} CofferStoreEntry;
 
-  void coffer_store_entry_free (CofferStoreEntry * entry);
-  G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferStoreEntry, coffer_store_entry_free)
+void coffer_store_entry_free (CofferStoreEntry *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferStoreEntry, coffer_store_entry_free)
 
 #define COFFER_TYPE_STORE (coffer_store_get_type ())
-  G_DECLARE_INTERFACE (CofferStore, coffer_store, COFFER, STORE, GObject)
+G_DECLARE_INTERFACE (CofferStore, coffer_store, COFFER, STORE, GObject)
 
-  /* Implementations provide the blocking operations; the interface runs them
+/* Implementations provide the blocking operations; the interface runs them
  * in worker threads for the _async variants. Every one must be safe to call
  * from several threads at once. Errors: COFFER_ERROR_NOT_FOUND for a missing
  * object, COFFER_ERROR_VAULT_UNREACHABLE when the store itself is not there,
  * COFFER_ERROR_EXISTS for a failed condition, G_IO_ERROR_CANCELLED.
  * Implementations are only reached through the _sync wrappers, which have
  * already checked the name or prefix, the object's size and @cancellable. */
-  struct _CofferStoreInterface
-  {
-    GTypeInterface parent_iface;
+struct _CofferStoreInterface
+{
+  GTypeInterface parent_iface;
 
-    /* Where the store is, for messages: a folder's path, a container's URL. */
-    char *(*describe) (CofferStore *self);
-    gboolean (*put) (CofferStore *self,
-                     const char *name,
-                     GBytes *bytes,
-                     CofferPutMode mode,
-                     const char *if_match_etag,
-                     char **out_etag,
-                     GCancellable *cancellable,
-                     GError **error);
-    GBytes *(*get) (CofferStore *self,
-                    const char *name,
-                    guint64 offset,
-                    gssize length,
-                    char **out_etag,
-                    GCancellable *cancellable,
-                    GError **error);
-    GPtrArray *(*list) (CofferStore *self,
-                        const char *prefix,
-                        GCancellable *cancellable,
-                        GError **error);
-    CofferStoreEntry *(*stat) (CofferStore *self,
+  /* Where the store is, for messages: a folder's path, a container's URL. */
+  char *(*describe) (CofferStore *self);
+  gboolean (*put) (CofferStore *self,
+                   const char *name,
+                   GBytes *bytes,
+                   CofferPutMode mode,
+                   const char *if_match_etag,
+                   char **out_etag,
+                   GCancellable *cancellable,
+                   GError **error);
+  GBytes *(*get) (CofferStore *self,
+                  const char *name,
+                  guint64 offset,
+                  gssize length,
+                  char **out_etag,
+                  GCancellable *cancellable,
+                  GError **error);
+  GPtrArray *(*list) (CofferStore *self,
+                      const char *prefix,
+                      GCancellable *cancellable,
+                      GError **error);
+  CofferStoreEntry *(*stat) (CofferStore *self,
+                             const char *name,
+                             GCancellable *cancellable,
+                             GError **error);
+  gboolean (*delete) (CofferStore *self,
+                      const char *name,
+                      GCancellable *cancellable,
+                      GError **error);
+};
+
+char *coffer_store_describe (CofferStore *self);
+
+gboolean coffer_store_put_sync (CofferStore *self,
+                                const char *name,
+                                GBytes *bytes,
+                                CofferPutMode mode,
+                                const char *if_match_etag,
+                                char **out_etag,
+                                GCancellable *cancellable,
+                                GError **error);
+GBytes *coffer_store_get_sync (CofferStore *self,
                                const char *name,
+                               guint64 offset,
+                               gssize length,
+                               char **out_etag,
                                GCancellable *cancellable,
                                GError **error);
-    gboolean (*delete) (CofferStore *self,
-                        const char *name,
-                        GCancellable *cancellable,
-                        GError **error);
-  };
-
-  char *coffer_store_describe (CofferStore * self);
-
-  gboolean coffer_store_put_sync (CofferStore * self, const char *name, GBytes *bytes,
-                                  CofferPutMode mode, const char *if_match_etag, char **out_etag,
-                                  GCancellable *cancellable, GError **error);
-  GBytes *coffer_store_get_sync (CofferStore * self, const char *name, guint64 offset,
-                                 gssize length, char **out_etag, GCancellable *cancellable,
-                                 GError **error);
-  GPtrArray *coffer_store_list_sync (CofferStore * self, const char *prefix,
-                                     GCancellable *cancellable, GError **error);
-  CofferStoreEntry *coffer_store_stat_sync (CofferStore * self, const char *name,
-                                            GCancellable *cancellable, GError **error);
-  gboolean coffer_store_delete_sync (CofferStore * self, const char *name,
-                                     GCancellable *cancellable, GError **error);
-
-  void coffer_store_put_async (CofferStore * self, const char *name, GBytes *bytes,
-                               CofferPutMode mode, const char *if_match_etag,
-                               GCancellable *cancellable, GAsyncReadyCallback callback,
-                               gpointer user_data);
-  gboolean coffer_store_put_finish (CofferStore * self, GAsyncResult * result, char **out_etag,
-                                    GError **error);
-  void coffer_store_get_async (CofferStore * self, const char *name, guint64 offset, gssize length,
-                               GCancellable *cancellable, GAsyncReadyCallback callback,
-                               gpointer user_data);
-  GBytes *coffer_store_get_finish (CofferStore * self, GAsyncResult * result, char **out_etag,
+GPtrArray *coffer_store_list_sync (CofferStore *self,
+                                   const char *prefix,
+                                   GCancellable *cancellable,
                                    GError **error);
-  void coffer_store_list_async (CofferStore * self, const char *prefix, GCancellable *cancellable,
-                                GAsyncReadyCallback callback, gpointer user_data);
-  GPtrArray *coffer_store_list_finish (CofferStore * self, GAsyncResult * result, GError * *error);
-  void coffer_store_stat_async (CofferStore * self, const char *name, GCancellable *cancellable,
-                                GAsyncReadyCallback callback, gpointer user_data);
-  CofferStoreEntry *coffer_store_stat_finish (CofferStore * self, GAsyncResult * result,
-                                              GError * *error);
-  void coffer_store_delete_async (CofferStore * self, const char *name, GCancellable *cancellable,
-                                  GAsyncReadyCallback callback, gpointer user_data);
-  gboolean coffer_store_delete_finish (CofferStore * self, GAsyncResult * result, GError * *error);
+CofferStoreEntry *coffer_store_stat_sync (CofferStore *self,
+                                          const char *name,
+                                          GCancellable *cancellable,
+                                          GError **error);
+gboolean coffer_store_delete_sync (CofferStore *self,
+                                   const char *name,
+                                   GCancellable *cancellable,
+                                   GError **error);
 
-  gboolean coffer_store_name_is_valid (const char *name);
-  gboolean coffer_store_prefix_is_valid (const char *prefix);
+void coffer_store_put_async (CofferStore *self,
+                             const char *name,
+                             GBytes *bytes,
+                             CofferPutMode mode,
+                             const char *if_match_etag,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean
+coffer_store_put_finish (CofferStore *self, GAsyncResult *result, char **out_etag, GError **error);
+void coffer_store_get_async (CofferStore *self,
+                             const char *name,
+                             guint64 offset,
+                             gssize length,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+GBytes *
+coffer_store_get_finish (CofferStore *self, GAsyncResult *result, char **out_etag, GError **error);
+void coffer_store_list_async (CofferStore *self,
+                              const char *prefix,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+GPtrArray *coffer_store_list_finish (CofferStore *self, GAsyncResult *result, GError **error);
+void coffer_store_stat_async (CofferStore *self,
+                              const char *name,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+CofferStoreEntry *
+coffer_store_stat_finish (CofferStore *self, GAsyncResult *result, GError **error);
+void coffer_store_delete_async (CofferStore *self,
+                                const char *name,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data);
+gboolean coffer_store_delete_finish (CofferStore *self, GAsyncResult *result, GError **error);
+
+gboolean coffer_store_name_is_valid (const char *name);
+gboolean coffer_store_prefix_is_valid (const char *prefix);
 
 G_END_DECLS

@@ -32,6 +32,14 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
 }
 
 static void
+fixture_set_up_keyring (Fixture *fixture, gconstpointer data)
+{
+  fixture->agent = coffer_test_agent_start_with_keyring (g_get_user_state_dir ());
+  fixture->work = g_build_filename (g_get_user_data_dir (), "work", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->work, 0700), ==, 0);
+}
+
+static void
 fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
   g_clear_pointer (&fixture->agent, coffer_test_agent_stop);
@@ -500,6 +508,106 @@ test_vault_create_refuses (Fixture *fixture, gconstpointer data)
   g_assert_false (g_file_test (fresh, G_FILE_TEST_EXISTS));
 }
 
+static void
+test_passphrase_in_secret_service (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = NULL;
+  g_autofree char *credentials = NULL;
+  g_autofree char *passphrase = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *secrets = g_build_filename (g_get_user_state_dir (), "coffer", "secrets", NULL);
+
+  if (fixture->agent == NULL)
+    return; /* skipped: no gnome-keyring-daemon */
+
+  vault = make_vault (fixture, "Acme-Vault");
+  credentials = issue (fixture, vault);
+  passphrase = write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  second = write_passphrase (fixture, "second.txt", "second passphrase, long enough");
+
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase),
+                   ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   Secret Service"));
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   Secret Service"));
+  /* Nothing fell back to a file. */
+  {
+    g_autoptr (GDir) dir = g_dir_open (secrets, 0, NULL);
+    g_assert_true (dir == NULL || g_dir_read_name (dir) == NULL);
+  }
+
+  /* The change reads the old passphrase back from the keyring. */
+  g_assert_cmpint (cli (fixture, "passphrase", "change", "--passphrase-file", second), ==, 0);
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   Secret Service"));
+}
+
+static void
+test_vault_mounted_elsewhere (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *other = make_vault (fixture, "Other-Vault");
+  g_autofree char *moved = g_build_filename (fixture->work, "moved", NULL);
+  g_autofree char *credentials = issue (fixture, vault);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+
+  /* The drive comes back at another mount point. */
+  g_assert_cmpint (g_rename (vault, moved), ==, 0);
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase),
+                   ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "cannot be reached"));
+  g_assert_false (g_file_test (vault, G_FILE_TEST_EXISTS));
+
+  /* Another vault at the path given: its id does not match. */
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase, "--vault-path", other),
+                   ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "holds another vault"));
+
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase, "--vault-path", moved),
+                   ==, 0);
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, moved));
+}
+
+static void
+test_fifty_machines_at_most (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *credentials = issue (fixture, vault);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autoptr (CofferStore) store = coffer_local_store_new (vault);
+  g_autoptr (CofferVault) opened = coffer_vault_open (store, NULL, NULL, NULL);
+
+  for (int i = 0; i < COFFER_VAULT_MAX_MACHINES; i++)
+    {
+      g_autoptr (CofferMachineInfo) machine = g_new0 (CofferMachineInfo, 1);
+      g_autoptr (GError) error = NULL;
+
+      machine->id = g_strdup_printf ("%032x", i + 1);
+      machine->name = g_strdup_printf ("server-%02d", i);
+      machine->host = g_strdup (machine->name);
+      machine->os = g_strdup ("Debian GNU/Linux 12");
+      machine->agent_version = g_strdup (PACKAGE_VERSION);
+      machine->instance_id = g_strdup ("i");
+      machine->registered_at = 1795000000;
+      g_assert_true (coffer_vault_put_machine (opened, machine, TRUE, NULL, &error));
+      g_assert_no_error (error);
+    }
+
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", passphrase, "--machine-name", "one-more"),
+                   ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: Vault “Acme-Vault” already holds 50 servers, the most a vault can "
+                   "hold.\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -515,7 +623,11 @@ main (int argc, char **argv)
   ADD ("reinstall-keeps-the-machine", test_reinstall_keeps_the_machine);
   ADD ("redundancy-locks", test_redundancy_locks);
   ADD ("vault-create-refuses", test_vault_create_refuses);
+  ADD ("vault-mounted-elsewhere", test_vault_mounted_elsewhere);
+  ADD ("fifty-machines-at-most", test_fifty_machines_at_most);
 #undef ADD
+  g_test_add ("/cli/register/passphrase-in-secret-service", Fixture, NULL, fixture_set_up_keyring,
+              test_passphrase_in_secret_service, fixture_tear_down);
 
   return g_test_run ();
 }

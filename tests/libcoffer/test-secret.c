@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include "coffer-test-util.h"
 #include "coffer.h"
 
 #define MACHINE_ID "3fa1c0de5b7e4a21"
@@ -212,156 +213,6 @@ test_file_on_bus_without_secret_service (void)
 
 /* ---- With GNOME Keyring ------------------------------------------------- */
 
-typedef struct
-{
-  GTestDBus *bus;
-  GDBusConnection *connection;
-  GSubprocess *daemon;
-  gboolean exited;
-} Keyring;
-
-/* The keyring must not outlive a test that failed half-way. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
-name_appeared_cb (GDBusConnection *connection,
-                  const char *name,
-                  const char *owner,
-                  gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-}
-
-static void
-daemon_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Keyring *keyring = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  keyring->exited = TRUE;
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context until *@flag or *@other is set, for at most
- * WAIT_SECONDS. */
-static gboolean
-wait_for (gboolean *flag, gboolean *other)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timeout_cb, &timed_out);
-
-  while (!*flag && !*other && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  return *flag;
-}
-
-static void
-keyring_stop (Keyring *keyring)
-{
-  if (keyring == NULL)
-    return;
-
-  if (!keyring->exited)
-    {
-      g_subprocess_send_signal (keyring->daemon, SIGTERM);
-      if (!wait_for (&keyring->exited, &keyring->exited))
-        {
-          g_subprocess_force_exit (keyring->daemon);
-          wait_for (&keyring->exited, &keyring->exited);
-        }
-    }
-  g_clear_object (&keyring->daemon);
-
-  /* libsecret keeps its SecretService, and with it the bus, for the process. */
-  secret_service_disconnect ();
-  g_dbus_connection_close_sync (keyring->connection, NULL, NULL);
-  g_clear_object (&keyring->connection);
-  g_test_dbus_down (keyring->bus);
-  g_clear_object (&keyring->bus);
-  g_free (keyring);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Keyring, keyring_stop)
-
-/* Starts gnome-keyring-daemon, its login keyring created and unlocked with a
- * password on stdin, in the test's own home folder. NULL (the test skipped)
- * when it is not installed. */
-static Keyring *
-keyring_start (void)
-{
-  g_autofree char *program = g_find_program_in_path ("gnome-keyring-daemon");
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GError) error = NULL;
-  GOutputStream *input;
-  Keyring *keyring;
-  gboolean appeared = FALSE;
-  guint watch_id;
-
-  if (program == NULL)
-    {
-      g_test_skip ("gnome-keyring-daemon is not installed");
-      return NULL;
-    }
-
-  keyring = g_new0 (Keyring, 1);
-  keyring->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (keyring->bus);
-  keyring->connection =
-      g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (keyring->bus),
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  /* Its keyrings go under the test's XDG_DATA_HOME, its socket under XDG_RUNTIME_DIR. */
-  g_assert_cmpint (g_mkdir_with_parents (g_get_user_data_dir (), 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700), ==, 0);
-
-  launcher =
-      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
-                                g_test_dbus_get_bus_address (keyring->bus), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  keyring->daemon = g_subprocess_launcher_spawn (launcher, &error, program, "--foreground",
-                                                 "--unlock", "--components=secrets", NULL);
-  g_assert_no_error (error);
-  g_subprocess_wait_async (keyring->daemon, NULL, daemon_exited_cb, keyring);
-
-  input = g_subprocess_get_stdin_pipe (keyring->daemon);
-  g_output_stream_write_all (input, "test-password", strlen ("test-password"), NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_output_stream_close (input, NULL, &error);
-  g_assert_no_error (error);
-
-  watch_id = g_bus_watch_name_on_connection (keyring->connection, "org.freedesktop.secrets",
-                                             G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared_cb, NULL,
-                                             &appeared, NULL);
-  wait_for (&appeared, &keyring->exited);
-  g_bus_unwatch_name (watch_id);
-  if (!appeared)
-    {
-      keyring_stop (keyring);
-      g_error ("gnome-keyring-daemon exited or did not own org.freedesktop.secrets within %d "
-               "seconds",
-               WAIT_SECONDS);
-    }
-  return keyring;
-}
-
 static void
 lock_default_collection (void)
 {
@@ -385,7 +236,7 @@ lock_default_collection (void)
 static void
 test_service_store_lookup_locked (void)
 {
-  g_autoptr (Keyring) keyring = keyring_start ();
+  g_autoptr (CofferTestKeyring) keyring = coffer_test_keyring_start (NULL);
   g_autofree char *state_dir = coffer_paths_state_dir ();
   g_autofree char *path = secret_file (state_dir, "passphrase-" MACHINE_ID);
   g_autoptr (GError) error = NULL;
@@ -436,7 +287,7 @@ test_service_replaces_file_and_clears (void)
 {
   g_autofree char *state_dir = coffer_paths_state_dir ();
   g_autofree char *path = secret_file (state_dir, "passphrase-" MACHINE_ID);
-  g_autoptr (Keyring) keyring = NULL;
+  g_autoptr (CofferTestKeyring) keyring = NULL;
   g_autoptr (GError) error = NULL;
 
   /* Saved while there was no Secret Service… */
@@ -445,7 +296,7 @@ test_service_replaces_file_and_clears (void)
             COFFER_SECRET_BACKEND_FILE);
 
   /* …then there is one: the file is still found until the secret is saved again. */
-  keyring = keyring_start ();
+  keyring = coffer_test_keyring_start (NULL);
   if (keyring == NULL)
     return;
   assert_lookup (state_dir, COFFER_SECRET_PASSPHRASE, MACHINE_ID, "the old passphrase",
