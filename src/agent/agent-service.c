@@ -558,6 +558,182 @@ handle_change_passphrase (AgentService *self,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* A method whose work runs in a worker thread: the function gets the
+ * call's parameters and returns the reply's tuple, or NULL with an error. */
+typedef GVariant *(*AgentWorkFunc) (AgentService *self,
+                                    GVariant *parameters,
+                                    GCancellable *cancellable,
+                                    GError **error);
+
+static void
+method_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentWorkFunc func = task_data;
+  GDBusMethodInvocation *invocation = g_object_get_data (G_OBJECT (task), "invocation");
+  GError *error = NULL;
+  GVariant *reply;
+
+  reply = func (source_object, g_dbus_method_invocation_get_parameters (invocation), cancellable,
+                &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_variant_ref_sink (reply), (GDestroyNotify) g_variant_unref);
+}
+
+static void
+method_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL)
+    g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
+  else
+    g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), reply);
+}
+
+static void
+run_method (AgentService *self, GDBusMethodInvocation *invocation, AgentWorkFunc func)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, self->cancellable, method_done_cb, g_object_ref (invocation));
+
+  g_task_set_source_tag (task, run_method);
+  g_task_set_task_data (task, func, NULL);
+  g_object_set_data_full (G_OBJECT (task), "invocation", g_object_ref (invocation), g_object_unref);
+  g_task_run_in_thread (task, method_thread);
+}
+
+static gboolean
+require_registration (AgentService *self, GError **error)
+{
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!read_registration (self, &registration, error))
+    return FALSE;
+  if (registration == NULL)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_REGISTERED,
+                   "This server is not registered to a vault. Register it first.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GVariant *
+strv_variant (GPtrArray *values)
+{
+  return g_variant_new_strv ((const char *const *) values->pdata, values->len);
+}
+
+static GVariant *
+get_policy_work (AgentService *self,
+                 GVariant *parameters,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_autoptr (CofferPolicy) policy = NULL;
+  GVariantBuilder builder;
+
+  if (!require_registration (self, error))
+    return NULL;
+  policy = coffer_policy_load (self->catalog, error);
+  if (policy == NULL)
+    return NULL;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "items", strv_variant (policy->items));
+  g_variant_builder_add (&builder, "{sv}", "exclusions", strv_variant (policy->exclusions));
+  g_variant_builder_add (&builder, "{sv}", "inclusions", strv_variant (policy->inclusions));
+  return g_variant_new ("(a{sv})", &builder);
+}
+
+static gboolean
+handle_get_policy (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  run_method (self, invocation, get_policy_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* The keys of SetPolicy, what each edits, and how its values are checked. */
+static const struct
+{
+  const char *key;
+  const char *kind;
+  gboolean add;
+  gboolean (*check) (const char *value, GError **error);
+} policy_keys[] = {
+  { "add", "item", TRUE, coffer_policy_check_item },
+  { "remove", "item", FALSE, NULL },
+  { "exclude", "exclude", TRUE, coffer_policy_check_pattern },
+  { "unexclude", "exclude", FALSE, NULL },
+  { "include", "include", TRUE, coffer_policy_check_pattern },
+  { "uninclude", "include", FALSE, NULL },
+};
+
+static GVariant *
+set_policy_work (AgentService *self,
+                 GVariant *parameters,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_autoptr (GVariant) changes = NULL;
+  g_autoptr (GArray) edits = g_array_new (FALSE, FALSE, sizeof (CofferPolicyEdit));
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  /* The edits point into @changes, which outlives them. */
+  GPtrArray *borrowed = g_ptr_array_new_with_free_func (g_free);
+
+  if (!require_registration (self, error))
+    return NULL;
+
+  g_variant_get (parameters, "(@a{sv})", &changes);
+  for (gsize k = 0; k < G_N_ELEMENTS (policy_keys); k++)
+    {
+      const char **values = NULL;
+
+      if (!g_variant_lookup (changes, policy_keys[k].key, "^a&s", &values))
+        continue;
+      g_ptr_array_add (borrowed, values);
+      for (guint i = 0; values[i] != NULL; i++)
+        {
+          CofferPolicyEdit edit = { policy_keys[k].kind, values[i], policy_keys[k].add };
+
+          if (policy_keys[k].check != NULL && !policy_keys[k].check (values[i], error))
+            {
+              g_ptr_array_unref (borrowed);
+              return NULL;
+            }
+          if (policy_keys[k].add && g_str_equal (policy_keys[k].kind, "item") &&
+              !g_file_test (values[i], G_FILE_TEST_EXISTS))
+            g_ptr_array_add (warnings, g_strdup_printf ("%s does not exist now; it is backed up "
+                                                        "once it does.",
+                                                        values[i]));
+          g_array_append_val (edits, edit);
+        }
+    }
+
+  if (!coffer_catalog_edit_policy (self->catalog, (CofferPolicyEdit *) edits->data, edits->len,
+                                   error))
+    {
+      g_ptr_array_unref (borrowed);
+      return NULL;
+    }
+  g_ptr_array_unref (borrowed);
+  g_ptr_array_add (warnings, NULL);
+  return g_variant_new ("(^as)", (char **) warnings->pdata);
+}
+
+static gboolean
+handle_set_policy (AgentService *self, GDBusMethodInvocation *invocation, GVariant *changes)
+{
+  run_method (self, invocation, set_policy_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /**
  * agent_service_new:
  * @state_dir: the state folder holding the catalog
@@ -589,6 +765,10 @@ agent_service_new (const char *state_dir)
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-change-passphrase",
                             G_CALLBACK (handle_change_passphrase), self);
+  g_signal_connect_swapped (self->skeleton, "handle-get-policy", G_CALLBACK (handle_get_policy),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-set-policy", G_CALLBACK (handle_set_policy),
+                            self);
   return self;
 }
 

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "cli-commands.h"
 
@@ -38,17 +39,37 @@ cli_read_passphrase_file (const char *path, GError **error)
   return passphrase;
 }
 
-/* Whether @dir is on the same filesystem as the home folder or the root:
- * a passphrase kept there is lost with this machine's disk. */
+/* Whether the block device @dev, or the disk it is a partition of, says it
+ * is removable. */
+static gboolean
+is_removable_device (dev_t dev)
+{
+  g_autofree char *device = g_strdup_printf ("/sys/dev/block/%u:%u", major (dev), minor (dev));
+  g_autofree char *own = g_build_filename (device, "removable", NULL);
+  g_autofree char *parent = g_build_filename (device, "..", "removable", NULL);
+  g_autofree char *contents = NULL;
+
+  return (g_file_get_contents (own, &contents, NULL, NULL) ||
+          g_file_get_contents (parent, &contents, NULL, NULL)) &&
+         contents[0] == '1';
+}
+
+/* Whether @dir is on this machine, so that losing the machine loses it too:
+ * everything but network filesystems, removable drives and what is mounted
+ * where drives are (/media, /run/media, /mnt). */
 static gboolean
 is_on_this_machine (const char *dir)
 {
-  GStatBuf target, home, root;
+  g_autofree char *canonical = g_canonicalize_filename (dir, NULL);
+  const char *external[] = { "/media/", "/run/media/", "/mnt/" };
+  GStatBuf st;
 
-  if (g_stat (dir, &target) != 0)
-    return TRUE;
-  return (g_stat (g_get_home_dir (), &home) == 0 && home.st_dev == target.st_dev) ||
-         (g_stat ("/", &root) == 0 && root.st_dev == target.st_dev);
+  for (gsize i = 0; i < G_N_ELEMENTS (external); i++)
+    if (g_str_has_prefix (canonical, external[i]))
+      return FALSE;
+  if (coffer_paths_is_on_network (canonical))
+    return FALSE;
+  return !(g_stat (canonical, &st) == 0 && is_removable_device (st.st_dev));
 }
 
 /**

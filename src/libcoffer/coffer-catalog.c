@@ -50,6 +50,12 @@ static const char *const migrations[] = {
   "  storage_location TEXT NOT NULL,"
   "  registered_at INTEGER NOT NULL"
   ");",
+  /* 1 → 2: the backup policy's items and rules. */
+  "CREATE TABLE policy ("
+  "  kind TEXT NOT NULL CHECK (kind IN ('item', 'exclude', 'include')),"
+  "  value TEXT NOT NULL,"
+  "  PRIMARY KEY (kind, value)"
+  ");",
 };
 
 void
@@ -434,4 +440,87 @@ coffer_catalog_clear_registration (CofferCatalog *self, GError **error)
   g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
 
   return run_statement (self, "DELETE FROM registration", NULL, 0, error);
+}
+
+/**
+ * coffer_catalog_get_policy:
+ * @self: a #CofferCatalog
+ * @kind: "item", "exclude" or "include"
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type utf8): the values of @kind,
+ *   sorted
+ */
+GPtrArray *
+coffer_catalog_get_policy (CofferCatalog *self, const char *kind, GError **error)
+{
+  g_autoptr (GPtrArray) values = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+  int rc;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db, "SELECT value FROM policy WHERE kind = ?1 ORDER BY value", -1,
+                           &stmt, NULL) == SQLITE_OK;
+  if (ok)
+    {
+      sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_TRANSIENT);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_ptr_array_add (values, column_dup (stmt, 0));
+      ok = rc == SQLITE_DONE;
+    }
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot read the backup policy");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok ? g_steal_pointer (&values) : NULL;
+}
+
+/**
+ * coffer_catalog_edit_policy:
+ * @self: a #CofferCatalog
+ * @edits: (array length=n_edits): what to add and remove
+ * @n_edits: how many
+ * @error: return location for a #GError
+ *
+ * Applies every edit in one transaction: all of them, or none. Adding a
+ * value that is there, or removing one that is not, changes nothing.
+ */
+gboolean
+coffer_catalog_edit_policy (CofferCatalog *self,
+                            const CofferPolicyEdit *edits,
+                            guint n_edits,
+                            GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = exec_locked (self, "BEGIN IMMEDIATE", error);
+  for (guint i = 0; ok && i < n_edits; i++)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      ok = sqlite3_prepare_v2 (
+               self->db,
+               edits[i].add
+                   ? "INSERT INTO policy (kind, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+                   : "DELETE FROM policy WHERE kind = ?1 AND value = ?2",
+               -1, &stmt, NULL) == SQLITE_OK &&
+           sqlite3_bind_text (stmt, 1, edits[i].kind, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+           sqlite3_bind_text (stmt, 2, edits[i].value, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+           sqlite3_step (stmt) == SQLITE_DONE;
+      if (!ok)
+        set_sqlite_error (self, error, "Cannot change the backup policy");
+      sqlite3_finalize (stmt);
+    }
+  if (ok)
+    ok = exec_locked (self, "COMMIT", error);
+  else
+    exec_locked (self, "ROLLBACK", NULL);
+  g_mutex_unlock (&self->lock);
+  return ok;
 }

@@ -54,4 +54,25 @@ gboolean coffer_catalog_set_registration (CofferCatalog *self,
                                           GError **error);
 gboolean coffer_catalog_clear_registration (CofferCatalog *self, GError **error);
 
+/**
+ * CofferPolicyEdit:
+ * @kind: "item", "exclude" or "include"
+ * @value: the path or pattern
+ * @add: %TRUE to add it, %FALSE to remove it
+ *
+ * One change to the backup policy (see coffer-policy.h).
+ */
+typedef struct
+{
+  const char *kind;
+  const char *value;
+  gboolean add;
+} CofferPolicyEdit;
+
+GPtrArray *coffer_catalog_get_policy (CofferCatalog *self, const char *kind, GError **error);
+gboolean coffer_catalog_edit_policy (CofferCatalog *self,
+                                     const CofferPolicyEdit *edits,
+                                     guint n_edits,
+                                     GError **error);
+
 G_END_DECLS

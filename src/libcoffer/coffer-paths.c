@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 /**
  * coffer_paths_state_dir:
@@ -76,4 +77,34 @@ coffer_paths_ensure_private_dir (const char *path, GError **error)
     }
 
   return TRUE;
+}
+
+/**
+ * coffer_paths_is_on_network:
+ * @path: an existing path
+ *
+ * Returns: %TRUE when @path is on a network filesystem (NFS, SMB/CIFS, AFS,
+ *   Ceph, Coda, NCP): not local to this machine
+ */
+gboolean
+coffer_paths_is_on_network (const char *path)
+{
+  struct statfs fs;
+
+  if (statfs (path, &fs) != 0)
+    return FALSE;
+  switch ((unsigned long) fs.f_type)
+    {
+      case 0x6969:     /* NFS */
+      case 0x517B:     /* SMB */
+      case 0xFF534D42: /* CIFS */
+      case 0xFE534D42: /* SMB2 */
+      case 0x5346414F: /* AFS */
+      case 0x00C36400: /* Ceph */
+      case 0x73757245: /* Coda */
+      case 0x564C:     /* NCP */
+        return TRUE;
+      default:
+        return FALSE;
+    }
 }

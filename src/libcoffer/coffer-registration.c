@@ -23,7 +23,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #define CONFIG_AAD "coffer-config-v1"
@@ -32,26 +31,6 @@ static const char cachedir_tag[] =
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file marks the Coffer cache folder: everything here can be rebuilt\n"
     "# from the vault, and backup tools need not copy it.\n";
-
-/* Filesystems a cache folder must not be on: the reference wants it local. */
-static gboolean
-is_network_filesystem (long type)
-{
-  switch ((unsigned long) type)
-    {
-      case 0x6969:     /* NFS */
-      case 0x517B:     /* SMB */
-      case 0xFF534D42: /* CIFS */
-      case 0xFE534D42: /* SMB2 */
-      case 0x5346414F: /* AFS */
-      case 0x00C36400: /* Ceph */
-      case 0x73757245: /* Coda */
-      case 0x564C:     /* NCP */
-        return TRUE;
-      default:
-        return FALSE;
-    }
-}
 
 /**
  * coffer_cache_folder_check:
@@ -66,7 +45,6 @@ coffer_cache_folder_check (const char *path, GError **error)
 {
   g_autofree char *probe = NULL;
   g_autofree char *tag = NULL;
-  struct statfs fs;
   int fd;
 
   if (path == NULL || !g_path_is_absolute (path))
@@ -82,7 +60,7 @@ coffer_cache_folder_check (const char *path, GError **error)
                    "Cannot create the cache folder %s: %s", path, g_strerror (saved_errno));
       return FALSE;
     }
-  if (statfs (path, &fs) == 0 && is_network_filesystem (fs.f_type))
+  if (coffer_paths_is_on_network (path))
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
                    "The cache folder %s is on a network filesystem; choose a folder on a local "

@@ -8,6 +8,7 @@
 #include "coffer-keys.h"
 #include "coffer-local-store.h"
 #include "coffer-paths.h"
+#include "coffer-policy.h"
 #include "coffer-registration.h"
 #include "coffer-secret.h"
 #include "coffer-store.h"

@@ -608,6 +608,50 @@ test_fifty_machines_at_most (Fixture *fixture, gconstpointer data)
                    "hold.\n");
 }
 
+static void
+test_policy_set_and_show (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *documents = g_build_filename (fixture->work, "Documents", NULL);
+  g_autofree char *missing = g_build_filename (fixture->work, "Missing", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+
+  /* Not registered: no policy to change. */
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", fixture->work), ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "not registered"));
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file", passphrase), ==,
+      0);
+  g_assert_cmpint (g_mkdir (documents, 0700), ==, 0);
+
+  /* --add is idempotent; each flag changes only its part. */
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", documents, "--add", documents,
+                        "--exclude", ".tmp", "--exclude", "/var/cache/*"),
+                   ==, 0);
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", missing), ==, 0);
+  g_assert_nonnull (strstr (fixture->err, "does not exist now"));
+  g_assert_cmpint (cli (fixture, "policy", "set", "--remove", missing, "--include", "keep.tmp"), ==,
+                   0);
+
+  g_assert_cmpint (cli (fixture, "policy", "show"), ==, 0);
+  {
+    g_autofree char *expected = g_strdup_printf ("Items:\n  %s\nExclusions:\n  .tmp\n  "
+                                                 "/var/cache/*\nInclusions (win over "
+                                                 "exclusions):\n  keep.tmp\n",
+                                                 documents);
+    g_assert_cmpstr (fixture->out, ==, expected);
+  }
+
+  /* A bad pattern is refused, and nothing of that call is kept. */
+  g_assert_cmpint (cli (fixture, "policy", "set", "--exclude", "*.iso", "--exclude", "rel/x"), ==,
+                   1);
+  g_assert_nonnull (strstr (fixture->err, "“rel/x” is neither a folder"));
+  g_assert_cmpint (cli (fixture, "policy", "show", "--json"), ==, 0);
+  g_assert_null (strstr (fixture->out, "*.iso"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -625,6 +669,7 @@ main (int argc, char **argv)
   ADD ("vault-create-refuses", test_vault_create_refuses);
   ADD ("vault-mounted-elsewhere", test_vault_mounted_elsewhere);
   ADD ("fifty-machines-at-most", test_fifty_machines_at_most);
+  ADD ("policy-set-and-show", test_policy_set_and_show);
 #undef ADD
   g_test_add ("/cli/register/passphrase-in-secret-service", Fixture, NULL, fixture_set_up_keyring,
               test_passphrase_in_secret_service, fixture_tear_down);
