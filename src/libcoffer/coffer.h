@@ -2,6 +2,7 @@
 #pragma once
 
 #include "coffer-catalog.h"
+#include "coffer-chunker.h"
 #include "coffer-credentials.h"
 #include "coffer-crypto.h"
 #include "coffer-error.h"
