@@ -1,0 +1,1187 @@
+/* coffer-backup.c: one backup, from the policy's items to a recovery point.
+ *
+ * The pipeline:
+ *
+ *   walker (the caller's thread)   lists folders with openat-family calls,
+ *        |                         captures metadata, applies exclusions,
+ *        |  open files             opens each file and queues it
+ *        v
+ *   workers (one per core)         files cache, or read → chunk → id →
+ *        |  sealed blobs           (not in the index) compress + encrypt
+ *        v
+ *   pack writers (data, tree)      ~16 MiB packs, one type each
+ *        |  finished packs
+ *        v
+ *   uploaders                      put-if-absent into the vault, then
+ *                                  the pack's entries join the index
+ *
+ * Memory stays bounded: the file queue, the packs waiting for upload and
+ * each worker's read buffer have fixed limits, whatever the input.
+ *
+ * Each folder is a Dir counting what it still waits for (its files and
+ * subfolders, and the walker while it lists it). Whoever brings the count
+ * to zero — the walker or a worker — writes the folder's tree blob and
+ * tells the parent. The root finishing ends the walk.
+ *
+ * Write order: packs, then the index files naming them, then the recovery
+ * point. The index is also written every 64 packs or 5 minutes, so an
+ * interrupted first backup resumes from what it uploaded. Files-cache rows
+ * are committed only after the point is written.
+ */
+#include "config.h"
+
+#include "coffer-backup.h"
+
+#include "coffer-blob.h"
+#include "coffer-chunker.h"
+#include "coffer-error.h"
+#include "coffer-files-cache.h"
+#include "coffer-index.h"
+#include "coffer-metadata.h"
+#include "coffer-pack.h"
+#include "coffer-tree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#define READ_BUFFER_SIZE (2 * COFFER_CHUNK_MAX)
+#define MAX_QUEUED_FILES_PER_WORKER 4
+#define MAX_PACKS_IN_FLIGHT 3
+#define UPLOADERS 2
+#define CHECKPOINT_PACKS 64
+#define CHECKPOINT_SECONDS (5 * 60)
+
+static const char cachedir_signature[] = "Signature: 8a477f597d28d172789f06886806bc55";
+
+typedef struct _Backup Backup;
+typedef struct _Dir Dir;
+
+struct _Dir
+{
+  Dir *parent;
+  CofferNode *node; /* this folder's node in the parent, or NULL for the root */
+  GPtrArray *nodes; /* CofferNode: the folder's entries */
+  GMutex lock;      /* guards nodes */
+  gint pending;     /* entries and subfolders not done, + 1 while the walker lists */
+};
+
+typedef struct
+{
+  Backup *backup;
+  Dir *dir;
+  CofferNode *node;
+  int fd;
+  char *path;
+  guint64 fsid;
+} FileTask;
+
+struct _Backup
+{
+  const CofferBackupOptions *options;
+  GCancellable *cancellable;
+  CofferIndex *index;
+  CofferChunker *chunker;
+  CofferFilesCache *files_cache;
+  CofferIdCache *ids;
+  GHashTable *skip;      /* absolute paths never backed up */
+  GHashTable *items;     /* the items, for crossing filesystems */
+  GHashTable *hardlinks; /* "dev:inode" → group */
+  guint64 next_hardlink_group;
+
+  GThreadPool *workers;
+  GThreadPool *uploaders;
+
+  GMutex lock; /* guards what follows */
+  GCond cond;
+  CofferPackWriter *writers[COFFER_BLOB_N_TYPES];
+  GHashTable *pending_ids; /* blobs in a pack writer or an upload, not yet in the index */
+  guint queued_files;
+  guint packs_in_flight;
+  guint packs_since_checkpoint;
+  gint64 last_checkpoint;
+  gboolean root_done;
+  GError *error; /* the first error: it stops the backup */
+  GPtrArray *failed;
+
+  CofferBackupProgress totals; /* atomically updated counters */
+  guint8 root_id[COFFER_TREE_ID_SIZE];
+};
+
+void
+coffer_failed_item_free (CofferFailedItem *item)
+{
+  g_free (item->path);
+  g_free (item->reason);
+  g_free (item);
+}
+
+void
+coffer_backup_result_free (CofferBackupResult *result)
+{
+  if (result == NULL)
+    return;
+
+  g_clear_pointer (&result->snapshot, coffer_snapshot_free);
+  g_clear_pointer (&result->failed, g_ptr_array_unref);
+  g_free (result);
+}
+
+static void
+add_counter (guint64 *counter, guint64 amount)
+{
+  __atomic_fetch_add (counter, amount, __ATOMIC_RELAXED);
+}
+
+/* Records the first error; the walker, workers and uploaders stop on it. */
+static void
+fail (Backup *backup, GError *error)
+{
+  g_mutex_lock (&backup->lock);
+  if (backup->error == NULL)
+    backup->error = error;
+  else
+    g_error_free (error);
+  g_cond_broadcast (&backup->cond);
+  g_mutex_unlock (&backup->lock);
+}
+
+static gboolean
+stopped (Backup *backup)
+{
+  gboolean result;
+
+  if (g_cancellable_is_cancelled (backup->cancellable))
+    {
+      GError *error = NULL;
+      g_cancellable_set_error_if_cancelled (backup->cancellable, &error);
+      fail (backup, error);
+    }
+  g_mutex_lock (&backup->lock);
+  result = backup->error != NULL;
+  g_mutex_unlock (&backup->lock);
+  return result;
+}
+
+static void
+add_failed (Backup *backup, const char *path, const char *reason)
+{
+  CofferFailedItem *item = g_new0 (CofferFailedItem, 1);
+
+  item->path = g_strdup (path);
+  item->reason = g_strdup (reason);
+  g_mutex_lock (&backup->lock);
+  g_ptr_array_add (backup->failed, item);
+  g_mutex_unlock (&backup->lock);
+  add_counter (&backup->totals.files_failed, 1);
+}
+
+/* ---- Uploads -------------------------------------------------------------- */
+
+typedef struct
+{
+  GBytes *bytes;
+  char name[COFFER_PACK_NAME_LENGTH + 1];
+  GArray *entries;
+} Upload;
+
+static gboolean
+write_index (Backup *backup, GError **error)
+{
+  g_autoptr (GPtrArray) files = coffer_index_take_pending (backup->index, backup->options->keys);
+  CofferStore *store = coffer_vault_get_store (backup->options->vault);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      GBytes *file = g_ptr_array_index (files, i);
+      g_autofree char *name = coffer_index_file_name (file);
+      g_autofree char *object = coffer_index_object_name (backup->options->machine_id, name);
+      g_autoptr (GError) local_error = NULL;
+
+      if (!coffer_store_put_sync (store, object, file, COFFER_PUT_IF_ABSENT, NULL, NULL,
+                                  backup->cancellable, &local_error) &&
+          !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                      "Writing index file %s: ", name);
+          return FALSE;
+        }
+      add_counter (&backup->totals.bytes_sent, g_bytes_get_size (file));
+    }
+  return TRUE;
+}
+
+static void
+upload_run (gpointer data, gpointer user_data)
+{
+  Upload *upload = data;
+  Backup *backup = user_data;
+  g_autofree char *object = coffer_pack_object_name (backup->options->machine_id, upload->name);
+  guint8 pack_id[COFFER_BLOB_ID_SIZE];
+  GError *error = NULL;
+  gboolean checkpoint = FALSE;
+
+  if (!stopped (backup))
+    {
+      g_autoptr (GError) local_error = NULL;
+
+      /* Content-named: one that is there already is this very pack. */
+      if (coffer_store_put_sync (coffer_vault_get_store (backup->options->vault), object,
+                                 upload->bytes, COFFER_PUT_IF_ABSENT, NULL, NULL,
+                                 backup->cancellable, &local_error) ||
+          g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
+        {
+          add_counter (&backup->totals.bytes_sent, g_bytes_get_size (upload->bytes));
+          coffer_blob_id_from_hex (upload->name, pack_id);
+          coffer_index_add_pack (backup->index, pack_id, upload->entries);
+        }
+      else
+        {
+          g_prefix_error (&local_error, "Writing pack %s: ", upload->name);
+          fail (backup, g_steal_pointer (&local_error));
+        }
+    }
+
+  g_mutex_lock (&backup->lock);
+  for (guint i = 0; i < upload->entries->len; i++)
+    g_hash_table_remove (backup->pending_ids,
+                         g_array_index (upload->entries, CofferPackEntry, i).id);
+  backup->packs_in_flight--;
+  backup->packs_since_checkpoint++;
+  if (backup->error == NULL &&
+      (backup->packs_since_checkpoint >= CHECKPOINT_PACKS ||
+       g_get_monotonic_time () - backup->last_checkpoint > CHECKPOINT_SECONDS * G_USEC_PER_SEC))
+    {
+      checkpoint = TRUE;
+      backup->packs_since_checkpoint = 0;
+      backup->last_checkpoint = g_get_monotonic_time ();
+    }
+  g_cond_broadcast (&backup->cond);
+  g_mutex_unlock (&backup->lock);
+
+  /* An interrupted backup resumes from what the index names. */
+  if (checkpoint && !write_index (backup, &error))
+    fail (backup, error);
+
+  g_bytes_unref (upload->bytes);
+  g_array_unref (upload->entries);
+  g_free (upload);
+}
+
+/* Finishes the pack writer of @type and queues it. Called with the lock held;
+ * waits while too many packs are in flight. */
+static void
+flush_pack_locked (Backup *backup, CofferBlobType type)
+{
+  Upload *upload;
+
+  if (coffer_pack_writer_get_count (backup->writers[type]) == 0)
+    return;
+  while (backup->packs_in_flight >= MAX_PACKS_IN_FLIGHT && backup->error == NULL)
+    g_cond_wait (&backup->cond, &backup->lock);
+
+  upload = g_new0 (Upload, 1);
+  upload->bytes = coffer_pack_writer_finish (backup->writers[type], upload->name, &upload->entries);
+  backup->packs_in_flight++;
+  g_thread_pool_push (backup->uploaders, upload, NULL);
+}
+
+/* Stores a blob unless the vault or this backup has it already. */
+static void
+store_blob (Backup *backup,
+            CofferBlobType type,
+            const guint8 id[COFFER_BLOB_ID_SIZE],
+            const guint8 *data,
+            gsize size)
+{
+  g_autoptr (GBytes) sealed = NULL;
+  gboolean known;
+
+  if (coffer_index_contains (backup->index, id))
+    return;
+  g_mutex_lock (&backup->lock);
+  known = !g_hash_table_add (backup->pending_ids, g_memdup2 (id, COFFER_BLOB_ID_SIZE));
+  g_mutex_unlock (&backup->lock);
+  if (known)
+    return;
+
+  /* Compression and encryption run in parallel, outside the lock. */
+  sealed = coffer_blob_seal (backup->options->keys, id, type, data, size,
+                             COFFER_BLOB_DEFAULT_ZSTD_LEVEL);
+  g_mutex_lock (&backup->lock);
+  coffer_pack_writer_add (backup->writers[type], id, sealed, size);
+  if (coffer_pack_writer_is_full (backup->writers[type]))
+    flush_pack_locked (backup, type);
+  g_mutex_unlock (&backup->lock);
+}
+
+/* ---- Folders -------------------------------------------------------------- */
+
+static Dir *
+dir_new (Dir *parent, CofferNode *node)
+{
+  Dir *dir = g_new0 (Dir, 1);
+
+  dir->parent = parent;
+  dir->node = node;
+  dir->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_node_free);
+  g_mutex_init (&dir->lock);
+  dir->pending = 1;
+  return dir;
+}
+
+static void
+dir_add (Dir *dir, CofferNode *node)
+{
+  g_mutex_lock (&dir->lock);
+  g_ptr_array_add (dir->nodes, node);
+  g_mutex_unlock (&dir->lock);
+}
+
+static int
+compare_nodes (gconstpointer a, gconstpointer b)
+{
+  const CofferNode *x = *(CofferNode *const *) a;
+  const CofferNode *y = *(CofferNode *const *) b;
+
+  return strcmp (x->name, y->name);
+}
+
+static void dir_release (Backup *backup, Dir *dir);
+
+/* The folder has all its entries: its tree blob can be written. */
+static void
+dir_finish (Backup *backup, Dir *dir)
+{
+  g_autoptr (GBytes) tree = NULL;
+  guint8 id[COFFER_TREE_ID_SIZE];
+  Dir *parent = dir->parent;
+  gsize size;
+  const guint8 *data;
+
+  g_ptr_array_sort (dir->nodes, compare_nodes);
+  tree = coffer_tree_serialize (dir->nodes);
+  data = g_bytes_get_data (tree, &size);
+  coffer_blob_id (backup->options->keys, data, size, id);
+  store_blob (backup, COFFER_BLOB_TREE, id, data, size);
+
+  if (dir->node != NULL)
+    {
+      memcpy (dir->node->subtree, id, sizeof id);
+      dir->node->has_subtree = TRUE;
+    }
+  else
+    {
+      memcpy (backup->root_id, id, sizeof id);
+      g_mutex_lock (&backup->lock);
+      backup->root_done = TRUE;
+      g_cond_broadcast (&backup->cond);
+      g_mutex_unlock (&backup->lock);
+    }
+
+  g_ptr_array_unref (dir->nodes);
+  g_mutex_clear (&dir->lock);
+  g_free (dir);
+  if (parent != NULL)
+    dir_release (backup, parent);
+}
+
+static void
+dir_release (Backup *backup, Dir *dir)
+{
+  if (g_atomic_int_dec_and_test (&dir->pending))
+    dir_finish (backup, dir);
+}
+
+/* ---- Files ---------------------------------------------------------------- */
+
+static gboolean
+read_all (int fd, guint8 *buffer, gsize size, guint64 offset, gsize *out_read, int *out_errno)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      ssize_t n = pread (fd, buffer + done, size - done, offset + done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          *out_errno = errno;
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      done += n;
+    }
+  *out_read = done;
+  return TRUE;
+}
+
+/* Reads the file's data extents, chunking across them, and stores each new
+ * chunk. Returns FALSE (with a reason) when the file could not be read. */
+static gboolean
+read_file (Backup *backup, FileTask *task, guint8 *buffer, GArray *chunks, char **reason)
+{
+  g_autoptr (GArray) extents = NULL;
+  g_autoptr (GError) error = NULL;
+  CofferExtent whole = { 0, task->node->size };
+  guint n_extents;
+  gsize buffered = 0;
+
+  extents = coffer_metadata_sparse_extents (task->fd, task->node->size, &error);
+  if (error != NULL)
+    {
+      *reason = g_strdup (error->message);
+      return FALSE;
+    }
+  n_extents = extents != NULL ? extents->len : 1;
+
+  for (guint e = 0; e < n_extents; e++)
+    {
+      const CofferExtent *extent =
+          extents != NULL ? &g_array_index (extents, CofferExtent, e) : &whole;
+      guint64 offset = extent->offset;
+      guint64 end = extent->offset + extent->length;
+      gboolean last_extent = e + 1 == n_extents;
+
+      while (offset < end || buffered > 0)
+        {
+          gsize want = MIN (READ_BUFFER_SIZE - buffered, end - offset);
+          gsize got = 0;
+          gsize consumed = 0;
+          gboolean at_eof;
+          int saved_errno = 0;
+
+          if (stopped (backup))
+            return TRUE;
+          if (want > 0 && !read_all (task->fd, buffer + buffered, want, offset, &got, &saved_errno))
+            {
+              *reason = g_strdup_printf ("Cannot read it: %s", g_strerror (saved_errno));
+              return FALSE;
+            }
+          if (got < want)
+            end = offset + got; /* the file shrank: what is there is all */
+          offset += got;
+          buffered += got;
+          add_counter (&backup->totals.bytes_read, got);
+          add_counter (&backup->totals.bytes_scanned, got);
+          at_eof = offset >= end && last_extent;
+
+          /* Cut as many chunks as the buffer holds; keep the rest. Chunks
+           * continue across extents: the holes are simply not there. */
+          while (consumed < buffered)
+            {
+              gsize length = coffer_chunker_next (backup->chunker, buffer + consumed,
+                                                  buffered - consumed, at_eof);
+              guint8 id[COFFER_BLOB_ID_SIZE];
+
+              if (length == 0)
+                break;
+              coffer_blob_id (backup->options->keys, buffer + consumed, length, id);
+              store_blob (backup, COFFER_BLOB_DATA, id, buffer + consumed, length);
+              g_array_append_val (chunks, id);
+              consumed += length;
+            }
+          memmove (buffer, buffer + consumed, buffered - consumed);
+          buffered -= consumed;
+          if (offset >= end && (!last_extent || buffered == 0))
+            break;
+        }
+    }
+  task->node->extents = g_steal_pointer (&extents);
+  return TRUE;
+}
+
+static gboolean
+same_stamp (const struct stat *a, const struct stat *b)
+{
+  return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+         a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static gboolean
+all_known (Backup *backup, GArray *chunks)
+{
+  for (guint i = 0; i < chunks->len; i++)
+    if (!coffer_index_contains (backup->index, &g_array_index (chunks, guint8, i * 32)))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+file_run (gpointer data, gpointer user_data)
+{
+  FileTask *task = data;
+  Backup *backup = user_data;
+  CofferFileStamp stamp = { 0 };
+  g_autoptr (GArray) cached = NULL;
+  g_autofree guint8 *buffer = NULL;
+  g_autofree char *reason = NULL;
+  struct stat before, after;
+  gboolean ok = FALSE;
+
+  if (stopped (backup) || fstat (task->fd, &before) != 0)
+    goto done;
+
+  stamp.fsid = task->fsid;
+  stamp.inode = before.st_ino;
+  stamp.size = before.st_size;
+  stamp.mtime_ns = before.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + before.st_mtim.tv_nsec;
+  stamp.ctime_ns = before.st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + before.st_ctim.tv_nsec;
+
+  /* Unchanged, and every chunk still in the vault: nothing to read. */
+  cached = coffer_files_cache_lookup (backup->files_cache, task->path, &stamp);
+  if (cached != NULL && all_known (backup, cached))
+    {
+      task->node->chunks = g_steal_pointer (&cached);
+      add_counter (&backup->totals.bytes_scanned, before.st_size);
+      coffer_files_cache_stage (backup->files_cache, task->path, &stamp, task->node->chunks);
+      ok = TRUE;
+      goto done;
+    }
+
+  buffer = g_malloc (READ_BUFFER_SIZE);
+  /* A file that changes while it is read is read once more, then reported. */
+  for (int attempt = 0; attempt < 2 && !ok; attempt++)
+    {
+      g_autoptr (GArray) chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
+
+      g_clear_pointer (&reason, g_free);
+      g_clear_pointer (&task->node->extents, g_array_unref);
+      if (!read_file (backup, task, buffer, chunks, &reason))
+        break;
+      if (fstat (task->fd, &after) != 0 || !same_stamp (&before, &after))
+        {
+          reason = g_strdup ("It changed while it was read.");
+          before = after;
+          task->node->size = after.st_size;
+          continue;
+        }
+      task->node->chunks = g_steal_pointer (&chunks);
+      ok = TRUE;
+    }
+  if (ok)
+    {
+      gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+      add_counter (&backup->totals.files_read, 1);
+      /* Touched within a second of being read: it may still be changing. */
+      if (now - before.st_mtim.tv_sec > 1 && now - before.st_ctim.tv_sec > 1)
+        coffer_files_cache_stage (backup->files_cache, task->path, &stamp, task->node->chunks);
+    }
+
+done:
+  if (ok)
+    dir_add (task->dir, task->node);
+  else
+    {
+      if (!stopped (backup))
+        add_failed (backup, task->path, reason != NULL ? reason : "It could not be read.");
+      coffer_node_free (task->node);
+    }
+  close (task->fd);
+  dir_release (backup, task->dir);
+
+  g_mutex_lock (&backup->lock);
+  backup->queued_files--;
+  g_cond_broadcast (&backup->cond);
+  g_mutex_unlock (&backup->lock);
+  g_free (task->path);
+  g_free (task);
+}
+
+/* ---- Walking -------------------------------------------------------------- */
+
+static gboolean
+is_cachedir (int dirfd)
+{
+  char head[sizeof cachedir_signature - 1];
+  int fd = openat (dirfd, "CACHEDIR.TAG", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  gboolean tagged;
+
+  if (fd < 0)
+    return FALSE;
+  tagged = read (fd, head, sizeof head) == (ssize_t) sizeof head &&
+           memcmp (head, cachedir_signature, sizeof head) == 0;
+  close (fd);
+  return tagged;
+}
+
+static char *
+child_path (const char *parent, const char *name)
+{
+  return g_str_equal (parent, "/") ? g_strconcat ("/", name, NULL)
+                                   : g_strconcat (parent, "/", name, NULL);
+}
+
+static void walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev);
+
+/* Handles one entry of a folder being walked. */
+static void
+walk_entry (Backup *backup,
+            Dir *dir,
+            int dirfd,
+            const char *name,
+            const char *path,
+            dev_t dev,
+            guint64 fsid)
+{
+  g_autoptr (GError) error = NULL;
+  CofferNode *node;
+  gboolean skip = FALSE;
+  struct stat st;
+
+  if (g_hash_table_contains (backup->skip, path))
+    return;
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      int saved_errno = errno;
+      if (saved_errno != ENOENT) /* gone since the listing: nothing to back up */
+        add_failed (backup, path, g_strerror (saved_errno));
+      return;
+    }
+  if (S_ISSOCK (st.st_mode) ||
+      coffer_policy_is_excluded (backup->options->policy, path, S_ISDIR (st.st_mode)))
+    return;
+
+  node = coffer_metadata_capture (dirfd, name, &st, backup->ids, path, &skip, &error);
+  if (node == NULL)
+    {
+      if (!skip)
+        add_failed (backup, path, error != NULL ? error->message : "It could not be read.");
+      return;
+    }
+
+  if (S_ISDIR (st.st_mode))
+    {
+      Dir *child;
+      int fd;
+
+      /* Another filesystem below an item is followed only when selected. */
+      if (st.st_dev != dev && !g_hash_table_contains (backup->items, path))
+        {
+          dir_add (dir, node);
+          child = dir_new (dir, node);
+          g_atomic_int_inc (&dir->pending);
+          dir_release (backup, child);
+          return;
+        }
+      fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        {
+          int saved_errno = errno;
+          add_failed (backup, path, g_strerror (saved_errno));
+          coffer_node_free (node);
+          return;
+        }
+      dir_add (dir, node);
+      child = dir_new (dir, node);
+      g_atomic_int_inc (&dir->pending);
+      walk_dir (backup, child, fd, path, st.st_dev);
+      close (fd);
+      return;
+    }
+
+  if (S_ISREG (st.st_mode))
+    {
+      FileTask *task;
+      int fd;
+
+      add_counter (&backup->totals.files_scanned, 1);
+      /* A hardlink's content is stored once, with the first of its names. */
+      if (st.st_nlink > 1)
+        {
+          g_autofree char *key =
+              g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
+          gpointer group = g_hash_table_lookup (backup->hardlinks, key);
+
+          if (group != NULL)
+            {
+              node->hardlink_group = GPOINTER_TO_SIZE (group);
+              node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
+              dir_add (dir, node);
+              return;
+            }
+          node->hardlink_group = ++backup->next_hardlink_group;
+          g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key),
+                               GSIZE_TO_POINTER (node->hardlink_group));
+        }
+
+      fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          int saved_errno = errno;
+          g_autofree char *reason =
+              g_strdup_printf ("Cannot open it: %s", g_strerror (saved_errno));
+          add_failed (backup, path, reason);
+          coffer_node_free (node);
+          return;
+        }
+
+      g_mutex_lock (&backup->lock);
+      while (backup->queued_files >= MAX_QUEUED_FILES_PER_WORKER * backup->options->workers &&
+             backup->error == NULL)
+        g_cond_wait (&backup->cond, &backup->lock);
+      backup->queued_files++;
+      g_mutex_unlock (&backup->lock);
+
+      task = g_new0 (FileTask, 1);
+      task->backup = backup;
+      task->dir = dir;
+      task->node = node;
+      task->fd = fd;
+      task->path = g_strdup (path);
+      task->fsid = fsid;
+      g_atomic_int_inc (&dir->pending);
+      g_thread_pool_push (backup->workers, task, NULL);
+      return;
+    }
+
+  /* Symlinks, fifos, devices: their metadata is all there is. */
+  dir_add (dir, node);
+}
+
+/* Walks the folder open as @fd, then releases the walker's hold on @dir. */
+static void
+walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct statfs fs;
+  guint64 fsid = 0;
+  DIR *stream;
+  struct dirent *entry;
+  gboolean cachedir;
+  int list_fd;
+
+  if (fstatfs (fd, &fs) == 0)
+    memcpy (&fsid, &fs.f_fsid, MIN (sizeof fsid, sizeof fs.f_fsid));
+
+  list_fd = dup (fd);
+  stream = list_fd >= 0 ? fdopendir (list_fd) : NULL;
+  if (stream == NULL)
+    {
+      int saved_errno = errno;
+      if (list_fd >= 0)
+        close (list_fd);
+      add_failed (backup, path, g_strerror (saved_errno));
+      dir_release (backup, dir);
+      return;
+    }
+  while ((entry = readdir (stream)) != NULL)
+    if (!g_str_equal (entry->d_name, ".") && !g_str_equal (entry->d_name, ".."))
+      g_ptr_array_add (names, g_strdup (entry->d_name));
+  closedir (stream);
+
+  /* A cache folder keeps only its tag: its contents can be rebuilt. */
+  cachedir = is_cachedir (fd);
+  for (guint i = 0; i < names->len && !stopped (backup); i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      g_autofree char *child = child_path (path, name);
+
+      if (cachedir && !g_str_equal (name, "CACHEDIR.TAG"))
+        continue;
+      walk_entry (backup, dir, fd, name, child, dev, fsid);
+      if (backup->options->progress != NULL)
+        {
+          static gint64 last = 0;
+          gint64 now = g_get_monotonic_time ();
+
+          if (now - last > G_USEC_PER_SEC / 4)
+            {
+              last = now;
+              backup->options->progress (&backup->totals, backup->options->progress_data);
+            }
+        }
+    }
+  dir_release (backup, dir);
+}
+
+/* The folders on the way to the items ("/", "/home", "/home/u" for
+ * /home/u/Documents) are walked too, but list only what leads to an item. */
+typedef struct
+{
+  GHashTable *children; /* name → Prefix */
+  gboolean is_item;
+} Prefix;
+
+static void
+prefix_free (Prefix *prefix)
+{
+  g_hash_table_unref (prefix->children);
+  g_free (prefix);
+}
+
+static Prefix *
+prefix_new (void)
+{
+  Prefix *prefix = g_new0 (Prefix, 1);
+
+  prefix->children =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) prefix_free);
+  return prefix;
+}
+
+static void
+walk_prefix (Backup *backup, Dir *dir, Prefix *prefix, int fd, const char *path)
+{
+  g_autoptr (GList) names = g_hash_table_get_keys (prefix->children);
+  struct statfs fs;
+  guint64 fsid = 0;
+
+  if (fstatfs (fd, &fs) == 0)
+    memcpy (&fsid, &fs.f_fsid, MIN (sizeof fsid, sizeof fs.f_fsid));
+
+  for (GList *l = names; l != NULL && !stopped (backup); l = l->next)
+    {
+      const char *name = l->data;
+      Prefix *child = g_hash_table_lookup (prefix->children, name);
+      g_autofree char *child_name = child_path (path, name);
+      g_autoptr (GError) error = NULL;
+      struct stat st;
+      CofferNode *node;
+      gboolean skip = FALSE;
+      int child_fd;
+
+      if (child->is_item)
+        {
+          /* The item itself, walked in full, on its own filesystem. */
+          if (fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            {
+              int saved_errno = errno;
+              add_failed (backup, child_name, g_strerror (saved_errno));
+              continue;
+            }
+          walk_entry (backup, dir, fd, name, child_name, st.st_dev, fsid);
+          continue;
+        }
+
+      if (fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR (st.st_mode) ||
+          (node = coffer_metadata_capture (fd, name, &st, backup->ids, child_name, &skip,
+                                           &error)) == NULL)
+        {
+          add_failed (backup, child_name, "The folder leading to a backup item cannot be read.");
+          continue;
+        }
+      child_fd = openat (fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child_fd < 0)
+        {
+          int saved_errno = errno;
+          add_failed (backup, child_name, g_strerror (saved_errno));
+          coffer_node_free (node);
+          continue;
+        }
+      dir_add (dir, node);
+      g_atomic_int_inc (&dir->pending);
+      {
+        Dir *child_dir = dir_new (dir, node);
+        walk_prefix (backup, child_dir, child, child_fd, child_name);
+        dir_release (backup, child_dir);
+      }
+      close (child_fd);
+    }
+}
+
+static Prefix *
+build_prefixes (GPtrArray *items)
+{
+  Prefix *root = prefix_new ();
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      const char *item = g_ptr_array_index (items, i);
+      g_auto (GStrv) parts = g_strsplit (item + 1, "/", -1);
+      Prefix *prefix = root;
+
+      if (g_str_equal (item, "/"))
+        {
+          root->is_item = TRUE;
+          continue;
+        }
+      for (guint p = 0; parts[p] != NULL; p++)
+        {
+          Prefix *child = g_hash_table_lookup (prefix->children, parts[p]);
+
+          if (child == NULL)
+            {
+              child = prefix_new ();
+              g_hash_table_insert (prefix->children, g_strdup (parts[p]), child);
+            }
+          prefix = child;
+        }
+      prefix->is_item = TRUE;
+    }
+  return root;
+}
+
+/* ---- The whole backup ----------------------------------------------------- */
+
+/**
+ * coffer_backup_load_index:
+ * @vault: the vault
+ * @machine_id: whose index
+ * @keys: that machine's keys
+ * @index: (type CofferIndex): the index to fill
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads every index file of a machine into @index.
+ */
+gboolean
+coffer_backup_load_index (CofferVault *vault,
+                          const char *machine_id,
+                          const CofferMasterKeys *keys,
+                          gpointer index,
+                          GCancellable *cancellable,
+                          GError **error)
+{
+  g_autofree char *prefix = g_strdup_printf ("machines/%s/index/", machine_id);
+  g_autoptr (GPtrArray) entries = NULL;
+  CofferStore *store = coffer_vault_get_store (vault);
+
+  entries = coffer_store_list_sync (store, prefix, cancellable, error);
+  if (entries == NULL)
+    return FALSE;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      CofferStoreEntry *entry = g_ptr_array_index (entries, i);
+      g_autoptr (GBytes) file =
+          coffer_store_get_sync (store, entry->name, 0, -1, NULL, cancellable, error);
+
+      if (file == NULL ||
+          !coffer_index_load_file (index, keys, entry->name + strlen (prefix), file, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+report (Backup *backup, const char *phase)
+{
+  backup->totals.phase = phase;
+  if (backup->options->progress != NULL)
+    backup->options->progress (&backup->totals, backup->options->progress_data);
+}
+
+static void
+backup_free (Backup *backup)
+{
+  g_clear_object (&backup->index);
+  g_clear_pointer (&backup->chunker, coffer_chunker_free);
+  g_clear_pointer (&backup->files_cache, coffer_files_cache_free);
+  g_clear_pointer (&backup->ids, coffer_id_cache_free);
+  g_clear_pointer (&backup->skip, g_hash_table_unref);
+  g_clear_pointer (&backup->items, g_hash_table_unref);
+  g_clear_pointer (&backup->hardlinks, g_hash_table_unref);
+  g_clear_pointer (&backup->pending_ids, g_hash_table_unref);
+  for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
+    g_clear_pointer (&backup->writers[i], coffer_pack_writer_free);
+  g_clear_pointer (&backup->failed, g_ptr_array_unref);
+  g_clear_error (&backup->error);
+  g_mutex_clear (&backup->lock);
+  g_cond_clear (&backup->cond);
+  g_free (backup);
+}
+
+static guint
+id_hash (gconstpointer id)
+{
+  guint hash;
+
+  memcpy (&hash, id, sizeof hash);
+  return hash;
+}
+
+static gboolean
+id_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, COFFER_BLOB_ID_SIZE) == 0;
+}
+
+static Backup *
+backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GError **error)
+{
+  Backup *backup = g_new0 (Backup, 1);
+
+  backup->options = options;
+  backup->cancellable = cancellable;
+  g_mutex_init (&backup->lock);
+  g_cond_init (&backup->cond);
+  backup->index = coffer_index_new ();
+  backup->chunker = coffer_chunker_new (options->keys->chunker, COFFER_CHUNK_MIN, COFFER_CHUNK_AVG,
+                                        COFFER_CHUNK_MAX);
+  backup->ids = coffer_id_cache_new ();
+  backup->skip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  backup->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  backup->hardlinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  backup->pending_ids = g_hash_table_new_full (id_hash, id_equal, g_free, NULL);
+  backup->failed = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
+  backup->last_checkpoint = g_get_monotonic_time ();
+  for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
+    backup->writers[i] = coffer_pack_writer_new (options->keys, i);
+
+  /* What is never backed up, whatever the policy says. */
+  for (guint i = 0; options->skip_paths != NULL && options->skip_paths[i] != NULL; i++)
+    g_hash_table_add (backup->skip, g_canonicalize_filename (options->skip_paths[i], "/"));
+  g_hash_table_add (backup->skip, g_strdup ("/proc"));
+  g_hash_table_add (backup->skip, g_strdup ("/sys"));
+  g_hash_table_add (backup->skip, g_strdup ("/dev"));
+  g_hash_table_add (backup->skip, g_strdup ("/run"));
+  for (guint i = 0; i < options->policy->items->len; i++)
+    g_hash_table_add (backup->items, g_strdup (g_ptr_array_index (options->policy->items, i)));
+
+  backup->files_cache = coffer_files_cache_open (options->cache_dir, options->machine_id, error);
+  if (backup->files_cache == NULL)
+    {
+      backup_free (backup);
+      return NULL;
+    }
+  return backup;
+}
+
+/* Walks every item, then waits for the workers and the uploads. */
+static void
+run_pipeline (Backup *backup)
+{
+  g_autoptr (GError) error = NULL;
+  Prefix *prefixes = build_prefixes (backup->options->policy->items);
+  Dir *root = dir_new (NULL, NULL);
+  int root_fd;
+
+  root_fd = open ("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (prefixes->is_item)
+    {
+      struct stat st;
+      fstat (root_fd, &st);
+      walk_dir (backup, root, root_fd, "/", st.st_dev);
+    }
+  else
+    {
+      walk_prefix (backup, root, prefixes, root_fd, "/");
+      dir_release (backup, root);
+    }
+  close (root_fd);
+  prefix_free (prefixes);
+
+  /* The workers finish their files; the last one finishes the root. */
+  g_thread_pool_free (g_steal_pointer (&backup->workers), FALSE, TRUE);
+
+  g_mutex_lock (&backup->lock);
+  if (backup->error == NULL)
+    {
+      for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
+        flush_pack_locked (backup, i);
+    }
+  g_mutex_unlock (&backup->lock);
+  g_thread_pool_free (g_steal_pointer (&backup->uploaders), FALSE, TRUE);
+}
+
+/**
+ * coffer_backup_run:
+ * @options: what to back up, and where
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Backs up the policy's items and writes a recovery point. Files that cannot
+ * be read do not fail the backup: they are in the result's failed items.
+ * Blocks: call from a worker thread.
+ *
+ * Returns: (transfer full): the result, or %NULL with @error set
+ */
+CofferBackupResult *
+coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable, GError **error)
+{
+  CofferBackupOptions defaults = *options;
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autoptr (CofferSnapshot) snapshot = NULL;
+  Backup *backup;
+  gint64 started = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_return_val_if_fail (options != NULL && options->policy != NULL, NULL);
+
+  if (options->policy->items->len == 0)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "There is nothing to back up: add items with “coffer policy set --add”.");
+      return NULL;
+    }
+  if (defaults.workers == 0)
+    defaults.workers = MAX (1, g_get_num_processors ());
+
+  backup = backup_new (&defaults, cancellable, error);
+  if (backup == NULL)
+    return NULL;
+
+  report (backup, "Preparing storage…");
+  if (!coffer_backup_load_index (options->vault, options->machine_id, options->keys, backup->index,
+                                 cancellable, error))
+    {
+      g_prefix_error (error, "Reading the vault's index: ");
+      backup_free (backup);
+      return NULL;
+    }
+
+  report (backup, "Data transfer is in progress…");
+  backup->workers = g_thread_pool_new (file_run, backup, defaults.workers, TRUE, NULL);
+  backup->uploaders = g_thread_pool_new (upload_run, backup, UPLOADERS, TRUE, NULL);
+  run_pipeline (backup);
+
+  /* Whatever was uploaded is named in the index, even when the backup
+   * failed or was cancelled: the next one builds on it. */
+  {
+    g_autoptr (GError) index_error = NULL;
+
+    if (!write_index (backup, &index_error) && backup->error == NULL)
+      backup->error = g_steal_pointer (&index_error);
+  }
+  if (backup->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&backup->error));
+      backup_free (backup);
+      return NULL;
+    }
+  g_assert (backup->root_done);
+
+  report (backup, "Verifying data integrity…");
+  snapshot = g_new0 (CofferSnapshot, 1);
+  snapshot->time = started;
+  snapshot->on_demand = options->on_demand;
+  snapshot->retain_until = options->on_demand ? options->retain_until : 0;
+  memcpy (snapshot->root, backup->root_id, sizeof snapshot->root);
+  snapshot->items = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < options->policy->items->len; i++)
+    g_ptr_array_add (snapshot->items, g_strdup (g_ptr_array_index (options->policy->items, i)));
+  snapshot->host = g_strdup (g_get_host_name ());
+  snapshot->files = backup->totals.files_scanned - backup->totals.files_failed;
+  snapshot->bytes = backup->totals.bytes_scanned;
+  if (!coffer_snapshot_put (options->vault, options->machine_id, options->keys, snapshot,
+                            cancellable, error))
+    {
+      g_prefix_error (error, "Writing the recovery point: ");
+      backup_free (backup);
+      return NULL;
+    }
+
+  /* Only now may the files cache name these chunks. */
+  {
+    g_autoptr (GError) cache_error = NULL;
+    if (!coffer_files_cache_commit (backup->files_cache, &cache_error))
+      g_warning ("The files cache was not updated: %s", cache_error->message);
+  }
+
+  report (backup, "Job completed.");
+  result = g_new0 (CofferBackupResult, 1);
+  result->snapshot = g_steal_pointer (&snapshot);
+  result->totals = backup->totals;
+  result->failed = g_steal_pointer (&backup->failed);
+  backup_free (backup);
+  return g_steal_pointer (&result);
+}

@@ -1,0 +1,108 @@
+/* coffer-backup.h: one backup, from the policy's items to a recovery point. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "coffer-keys.h"
+#include "coffer-policy.h"
+#include "coffer-snapshot.h"
+#include "coffer-vault.h"
+
+G_BEGIN_DECLS
+
+/**
+ * CofferBackupProgress:
+ * @phase: what the backup is doing, in the reference's words
+ * @bytes_scanned: bytes of file content looked at (read, or known unchanged)
+ * @bytes_read: bytes of file content read
+ * @bytes_sent: bytes written to the vault
+ * @files_scanned: files looked at
+ * @files_read: files read because they were new or changed
+ * @files_failed: files that could not be backed up
+ *
+ * How far a backup is.
+ */
+typedef struct
+{
+  const char *phase;
+  guint64 bytes_scanned;
+  guint64 bytes_read;
+  guint64 bytes_sent;
+  guint64 files_scanned;
+  guint64 files_read;
+  guint64 files_failed;
+} CofferBackupProgress;
+
+typedef void (*CofferBackupProgressFunc) (const CofferBackupProgress *progress, gpointer user_data);
+
+/**
+ * CofferBackupOptions:
+ * @vault: the vault
+ * @machine_id: this machine's id in it
+ * @keys: this machine's master keys
+ * @policy: what to back up
+ * @cache_dir: the cache folder (for the files cache)
+ * @skip_paths: (array zero-terminated=1): folders never backed up: the state
+ *   and cache folders and a local vault's folder
+ * @on_demand: Back Up Now rather than a scheduled backup
+ * @retain_until: for Back Up Now, until when to keep the point
+ * @workers: threads that read, chunk, compress and encrypt; 0 for one per core
+ * @progress: (nullable): called now and then from the backup's thread
+ * @progress_data: data for @progress
+ *
+ * What a backup needs.
+ */
+typedef struct
+{
+  CofferVault *vault;
+  const char *machine_id;
+  const CofferMasterKeys *keys;
+  CofferPolicy *policy;
+  const char *cache_dir;
+  const char *const *skip_paths;
+  gboolean on_demand;
+  gint64 retain_until;
+  guint workers;
+  CofferBackupProgressFunc progress;
+  gpointer progress_data;
+} CofferBackupOptions;
+
+/**
+ * CofferFailedItem:
+ * @path: what could not be backed up
+ * @reason: why, for the user
+ */
+typedef struct
+{
+  char *path;
+  char *reason;
+} CofferFailedItem;
+
+void coffer_failed_item_free (CofferFailedItem *item);
+
+/**
+ * CofferBackupResult:
+ * @snapshot: the recovery point written
+ * @totals: the final counts
+ * @failed: (element-type CofferFailedItem): what was skipped, and why
+ */
+typedef struct
+{
+  CofferSnapshot *snapshot;
+  CofferBackupProgress totals;
+  GPtrArray *failed;
+} CofferBackupResult;
+
+void coffer_backup_result_free (CofferBackupResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferBackupResult, coffer_backup_result_free)
+
+gboolean coffer_backup_load_index (CofferVault *vault,
+                                   const char *machine_id,
+                                   const CofferMasterKeys *keys,
+                                   gpointer index,
+                                   GCancellable *cancellable,
+                                   GError **error);
+CofferBackupResult *
+coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable, GError **error);
+
+G_END_DECLS

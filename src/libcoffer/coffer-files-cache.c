@@ -1,0 +1,236 @@
+/* coffer-files-cache.c: which files are unchanged since the last backup.
+ *
+ * An SQLite database in the cache folder (files-MACHINE.sqlite): for each
+ * path, the stamp (filesystem id, inode, size, mtime and ctime in ns) it had
+ * when it was last read, and the chunk ids of its content. A file whose stamp
+ * matches is not read again — provided every chunk is still in the index,
+ * which the caller checks. Rows of a backup are staged in memory and written
+ * only once its recovery point is in the vault, so a failed backup never
+ * leaves rows that name chunks no point holds. Everything here can be rebuilt
+ * (by reading the files again); a damaged cache is simply started afresh.
+ */
+#include "config.h"
+
+#include "coffer-files-cache.h"
+
+#include "coffer-error.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#define CHUNK_ID_SIZE 32
+
+typedef struct
+{
+  char *path;
+  CofferFileStamp stamp;
+  GArray *chunks;
+} StagedRow;
+
+struct _CofferFilesCache
+{
+  GMutex lock;
+  sqlite3 *db;
+  sqlite3_stmt *lookup;
+  GArray *staged; /* StagedRow */
+};
+
+static void
+staged_row_clear (StagedRow *row)
+{
+  g_free (row->path);
+  g_clear_pointer (&row->chunks, g_array_unref);
+}
+
+static gboolean
+sqlite_error (sqlite3 *db, const char *what, GError **error)
+{
+  g_set_error (error, COFFER_ERROR, COFFER_ERROR_FAILED, "%s the files cache: %s", what,
+               db != NULL ? sqlite3_errmsg (db) : "out of memory");
+  return FALSE;
+}
+
+static gboolean
+open_db (CofferFilesCache *self, const char *path, GError **error)
+{
+  if (sqlite3_open_v2 (path, &self->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                       NULL) != SQLITE_OK ||
+      sqlite3_exec (self->db,
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                    "CREATE TABLE IF NOT EXISTS files ("
+                    "  path TEXT PRIMARY KEY NOT NULL,"
+                    "  fsid INTEGER NOT NULL, inode INTEGER NOT NULL, size INTEGER NOT NULL,"
+                    "  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+                    "  chunks BLOB NOT NULL"
+                    ") WITHOUT ROWID",
+                    NULL, NULL, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2 (self->db,
+                          "SELECT fsid, inode, size, mtime_ns, ctime_ns, chunks FROM files "
+                          "WHERE path = ?1",
+                          -1, &self->lookup, NULL) != SQLITE_OK)
+    return sqlite_error (self->db, "Cannot open", error);
+  g_chmod (path, 0600);
+  return TRUE;
+}
+
+void
+coffer_files_cache_free (CofferFilesCache *self)
+{
+  if (self == NULL)
+    return;
+
+  g_clear_pointer (&self->lookup, sqlite3_finalize);
+  g_clear_pointer (&self->db, sqlite3_close);
+  g_clear_pointer (&self->staged, g_array_unref);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}
+
+/**
+ * coffer_files_cache_open:
+ * @cache_dir: the cache folder
+ * @machine_id: whose backups it speeds up
+ * @error: return location for a #GError
+ *
+ * Opens the files cache, starting a new one when it is damaged.
+ *
+ * Returns: (transfer full): the files cache
+ */
+CofferFilesCache *
+coffer_files_cache_open (const char *cache_dir, const char *machine_id, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("files-%s.sqlite", machine_id);
+  g_autofree char *path = g_build_filename (cache_dir, name, NULL);
+  CofferFilesCache *self = g_new0 (CofferFilesCache, 1);
+  g_autoptr (GError) local_error = NULL;
+
+  g_mutex_init (&self->lock);
+  self->staged = g_array_new (FALSE, FALSE, sizeof (StagedRow));
+  g_array_set_clear_func (self->staged, (GDestroyNotify) staged_row_clear);
+
+  if (!open_db (self, path, &local_error))
+    {
+      /* Rebuildable: a damaged cache costs one full read, nothing else. */
+      g_warning ("Starting a new files cache: %s", local_error->message);
+      g_clear_pointer (&self->lookup, sqlite3_finalize);
+      g_clear_pointer (&self->db, sqlite3_close);
+      g_unlink (path);
+      if (!open_db (self, path, error))
+        {
+          coffer_files_cache_free (self);
+          return NULL;
+        }
+    }
+  return self;
+}
+
+/**
+ * coffer_files_cache_lookup:
+ * @self: a #CofferFilesCache
+ * @path: a file's absolute path
+ * @stamp: what the file's stat says now
+ *
+ * Returns: (transfer full) (nullable): the chunk ids of the file's content
+ *   when its stamp is unchanged, %NULL otherwise
+ */
+GArray *
+coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const CofferFileStamp *stamp)
+{
+  GArray *chunks = NULL;
+
+  g_mutex_lock (&self->lock);
+  sqlite3_reset (self->lookup);
+  sqlite3_bind_text (self->lookup, 1, path, -1, SQLITE_STATIC);
+  if (sqlite3_step (self->lookup) == SQLITE_ROW &&
+      (guint64) sqlite3_column_int64 (self->lookup, 0) == stamp->fsid &&
+      (guint64) sqlite3_column_int64 (self->lookup, 1) == stamp->inode &&
+      (guint64) sqlite3_column_int64 (self->lookup, 2) == stamp->size &&
+      sqlite3_column_int64 (self->lookup, 3) == stamp->mtime_ns &&
+      sqlite3_column_int64 (self->lookup, 4) == stamp->ctime_ns)
+    {
+      const void *blob = sqlite3_column_blob (self->lookup, 5);
+      int bytes = sqlite3_column_bytes (self->lookup, 5);
+
+      if (bytes % CHUNK_ID_SIZE == 0 && (blob != NULL || bytes == 0))
+        {
+          chunks = g_array_sized_new (FALSE, FALSE, CHUNK_ID_SIZE, bytes / CHUNK_ID_SIZE);
+          g_array_append_vals (chunks, blob, bytes / CHUNK_ID_SIZE);
+        }
+    }
+  sqlite3_reset (self->lookup);
+  sqlite3_clear_bindings (self->lookup);
+  g_mutex_unlock (&self->lock);
+  return chunks;
+}
+
+/**
+ * coffer_files_cache_stage:
+ * @self: a #CofferFilesCache
+ * @path: a file's absolute path
+ * @stamp: its stamp when it was read
+ * @chunks: its chunk ids
+ *
+ * Remembers a row for coffer_files_cache_commit(). Thread-safe.
+ */
+void
+coffer_files_cache_stage (CofferFilesCache *self,
+                          const char *path,
+                          const CofferFileStamp *stamp,
+                          GArray *chunks)
+{
+  StagedRow row = { g_strdup (path), *stamp, g_array_ref (chunks) };
+
+  g_mutex_lock (&self->lock);
+  g_array_append_val (self->staged, row);
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * coffer_files_cache_commit:
+ * @self: a #CofferFilesCache
+ * @error: return location for a #GError
+ *
+ * Writes every staged row in one transaction. Call it once the recovery
+ * point naming their chunks is in the vault.
+ */
+gboolean
+coffer_files_cache_commit (CofferFilesCache *self, GError **error)
+{
+  sqlite3_stmt *insert = NULL;
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+       sqlite3_prepare_v2 (self->db,
+                           "INSERT OR REPLACE INTO files (path, fsid, inode, size, mtime_ns, "
+                           "ctime_ns, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &insert, NULL) == SQLITE_OK;
+  for (guint i = 0; ok && i < self->staged->len; i++)
+    {
+      StagedRow *row = &g_array_index (self->staged, StagedRow, i);
+
+      sqlite3_bind_text (insert, 1, row->path, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (insert, 2, row->stamp.fsid);
+      sqlite3_bind_int64 (insert, 3, row->stamp.inode);
+      sqlite3_bind_int64 (insert, 4, row->stamp.size);
+      sqlite3_bind_int64 (insert, 5, row->stamp.mtime_ns);
+      sqlite3_bind_int64 (insert, 6, row->stamp.ctime_ns);
+      sqlite3_bind_blob (insert, 7, row->chunks->len > 0 ? row->chunks->data : "",
+                         row->chunks->len * CHUNK_ID_SIZE, SQLITE_STATIC);
+      ok = sqlite3_step (insert) == SQLITE_DONE;
+      sqlite3_reset (insert);
+    }
+  sqlite3_finalize (insert);
+  if (ok)
+    ok = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+  if (!ok)
+    {
+      sqlite_error (self->db, "Cannot update", error);
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  g_array_set_size (self->staged, 0);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}

@@ -1,0 +1,298 @@
+/* test-backup.c: backups store what the files hold, once, and nothing new
+ * when nothing changed. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coffer.h"
+
+typedef struct
+{
+  char *source;
+  char *vault_dir;
+  char *cache_dir;
+  CofferStore *store;
+  CofferVault *vault;
+  CofferMasterKeys *keys;
+  CofferCatalog *catalog;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *state_dir = coffer_paths_state_dir ();
+  g_autoptr (GError) error = NULL;
+  CofferPolicyEdit edit = { "item", NULL, TRUE };
+
+  fixture->source = g_build_filename (g_get_user_data_dir (), "source", NULL);
+  fixture->vault_dir = g_build_filename (g_get_user_data_dir (), "vault", NULL);
+  fixture->cache_dir = g_build_filename (g_get_user_cache_dir (), "coffer", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->source, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->vault_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->cache_dir, 0700), ==, 0);
+  fixture->store = coffer_local_store_new (fixture->vault_dir);
+  fixture->vault = coffer_vault_create (fixture->store, "Test-Vault", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  fixture->keys = coffer_master_keys_generate ();
+  fixture->catalog = coffer_catalog_open (state_dir, &error);
+  g_assert_no_error (error);
+  edit.value = fixture->source;
+  g_assert_true (coffer_catalog_edit_policy (fixture->catalog, &edit, 1, &error));
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  g_clear_object (&fixture->catalog);
+  g_clear_object (&fixture->vault);
+  g_clear_object (&fixture->store);
+  g_clear_pointer (&fixture->keys, coffer_master_keys_free);
+  g_free (fixture->source);
+  g_free (fixture->vault_dir);
+  g_free (fixture->cache_dir);
+}
+
+static CofferBackupResult *
+back_up (Fixture *fixture)
+{
+  g_autoptr (CofferPolicy) policy = coffer_policy_load (fixture->catalog, NULL);
+  g_autoptr (GError) error = NULL;
+  const char *skip[] = { fixture->vault_dir, fixture->cache_dir, NULL };
+  CofferBackupOptions options = {
+    .vault = fixture->vault,
+    .machine_id = "0123456789abcdef0123456789abcdef",
+    .keys = fixture->keys,
+    .policy = policy,
+    .cache_dir = fixture->cache_dir,
+    .skip_paths = skip,
+    .on_demand = TRUE,
+    .workers = 2,
+  };
+  CofferBackupResult *result = coffer_backup_run (&options, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  return result;
+}
+
+static guint
+count_objects (Fixture *fixture, const char *prefix)
+{
+  g_autofree char *full = g_strdup_printf ("machines/0123456789abcdef0123456789abcdef/%s", prefix);
+  g_autoptr (GPtrArray) entries = coffer_store_list_sync (fixture->store, full, NULL, NULL);
+
+  return entries->len;
+}
+
+/* Reads a file of a recovery point back: tree by tree, chunk by chunk. */
+static GBytes *
+read_back (Fixture *fixture, CofferSnapshot *snapshot, const char *path)
+{
+  g_autoptr (CofferIndex) index = coffer_index_new ();
+  g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
+  g_autoptr (GByteArray) content = g_byte_array_new ();
+  guint8 tree_id[32];
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (coffer_backup_load_index (fixture->vault, "0123456789abcdef0123456789abcdef",
+                                           fixture->keys, index, NULL, &error));
+  g_assert_no_error (error);
+  memcpy (tree_id, snapshot->root, 32);
+
+  for (guint p = 0; parts[p] != NULL; p++)
+    {
+      CofferBlobLocation where;
+      g_autofree char *pack_hex = NULL;
+      g_autofree char *object = NULL;
+      g_autoptr (GBytes) sealed = NULL;
+      g_autoptr (GBytes) plain = NULL;
+      g_autoptr (GPtrArray) nodes = NULL;
+      CofferNode *found = NULL;
+
+      g_assert_true (coffer_index_lookup (index, tree_id, &where));
+      pack_hex = coffer_blob_id_to_hex (where.pack);
+      object = coffer_pack_object_name ("0123456789abcdef0123456789abcdef", pack_hex);
+      sealed = coffer_store_get_sync (fixture->store, object, where.offset, where.length, NULL,
+                                      NULL, &error);
+      g_assert_no_error (error);
+      plain = coffer_blob_open (fixture->keys, tree_id, COFFER_BLOB_TREE,
+                                g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                                where.raw_length, &error);
+      g_assert_no_error (error);
+      nodes = coffer_tree_parse (plain, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < nodes->len; i++)
+        if (g_str_equal (((CofferNode *) g_ptr_array_index (nodes, i))->name, parts[p]))
+          found = g_ptr_array_index (nodes, i);
+      g_assert_nonnull (found);
+
+      if (parts[p + 1] != NULL)
+        {
+          g_assert_true (found->has_subtree);
+          memcpy (tree_id, found->subtree, 32);
+          continue;
+        }
+      for (guint c = 0; found->chunks != NULL && c < found->chunks->len; c++)
+        {
+          const guint8 *id = &g_array_index (found->chunks, guint8, c * 32);
+          g_autoptr (GBytes) chunk_sealed = NULL;
+          g_autoptr (GBytes) chunk = NULL;
+          g_autofree char *chunk_pack = NULL;
+          g_autofree char *chunk_object = NULL;
+
+          g_assert_true (coffer_index_lookup (index, id, &where));
+          chunk_pack = coffer_blob_id_to_hex (where.pack);
+          chunk_object = coffer_pack_object_name ("0123456789abcdef0123456789abcdef", chunk_pack);
+          chunk_sealed = coffer_store_get_sync (fixture->store, chunk_object, where.offset,
+                                                where.length, NULL, NULL, &error);
+          g_assert_no_error (error);
+          chunk = coffer_blob_open (fixture->keys, id, COFFER_BLOB_DATA,
+                                    g_bytes_get_data (chunk_sealed, NULL),
+                                    g_bytes_get_size (chunk_sealed), where.raw_length, &error);
+          g_assert_no_error (error);
+          g_byte_array_append (content, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+        }
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&content));
+}
+
+static GBytes *
+random_bytes (gsize size, guint32 seed)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = g_rand_int (rand) & 0xff;
+  return g_bytes_new_take (data, size);
+}
+
+static void
+write_file (const char *dir, const char *name, GBytes *bytes)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
+  g_assert_true (
+      g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL));
+}
+
+static void
+test_round_trip_and_dedup (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GBytes) big = random_bytes (6 * 1024 * 1024, 1);
+  g_autoptr (GBytes) small = g_bytes_new_static ("hello, vault\n", 13);
+  g_autoptr (CofferBackupResult) first = NULL;
+  g_autoptr (CofferBackupResult) second = NULL;
+  g_autofree char *big_path = g_build_filename (fixture->source, "a", "big.bin", NULL);
+  g_autofree char *copy_path = g_build_filename (fixture->source, "b", "copy.bin", NULL);
+  g_autofree char *small_path = g_build_filename (fixture->source, "small.txt", NULL);
+  g_autoptr (GBytes) back = NULL;
+  guint packs;
+
+  write_file (fixture->source, "a/big.bin", big);
+  write_file (fixture->source, "b/copy.bin", big); /* identical: stored once */
+  write_file (fixture->source, "small.txt", small);
+  g_assert_cmpint (g_mkdir (g_build_filename (fixture->source, "empty", NULL), 0700), ==, 0);
+  /* Files changed within a second of being read are not cached (they may
+   * still be changing): let their change times age. */
+  g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
+
+  first = back_up (fixture);
+  g_assert_cmpuint (first->failed->len, ==, 0);
+  g_assert_cmpuint (first->totals.files_scanned, ==, 3);
+  /* Two copies of 6 MiB of random data, stored once. */
+  g_assert_cmpuint (first->totals.bytes_sent, <, 7 * 1024 * 1024);
+  g_assert_cmpuint (first->totals.bytes_sent, >, 6 * 1024 * 1024);
+
+  back = read_back (fixture, first->snapshot, big_path);
+  g_assert_true (g_bytes_equal (back, big));
+  g_clear_pointer (&back, g_bytes_unref);
+  back = read_back (fixture, first->snapshot, copy_path);
+  g_assert_true (g_bytes_equal (back, big));
+  g_clear_pointer (&back, g_bytes_unref);
+  back = read_back (fixture, first->snapshot, small_path);
+  g_assert_true (g_bytes_equal (back, small));
+
+  /* Nothing changed: no file is read, no data is stored again (only the
+   * trees of the folders above, whose times change, and the point). */
+  packs = count_objects (fixture, "data/");
+  second = back_up (fixture);
+  g_assert_cmpuint (second->totals.files_read, ==, 0);
+  g_assert_cmpuint (second->totals.bytes_scanned, ==, 2 * g_bytes_get_size (big) + 13);
+  g_assert_cmpuint (second->totals.bytes_sent, <, 64 * 1024);
+  g_assert_cmpuint (count_objects (fixture, "data/"), <=, packs + 1);
+  g_assert_cmpuint (count_objects (fixture, "snapshots/"), ==, 2);
+}
+
+static void
+test_one_changed_byte_sends_about_one_chunk (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GBytes) big = random_bytes (24 * 1024 * 1024, 2);
+  g_autoptr (CofferBackupResult) first = NULL;
+  g_autoptr (CofferBackupResult) second = NULL;
+  g_autofree char *path = g_build_filename (fixture->source, "big.bin", NULL);
+  g_autoptr (GBytes) back = NULL;
+  GByteArray *changed;
+
+  write_file (fixture->source, "big.bin", big);
+  first = back_up (fixture);
+
+  changed = g_bytes_unref_to_array (g_bytes_ref (big));
+  changed->data[12 * 1024 * 1024] ^= 0xff;
+  g_assert_true (g_file_set_contents (path, (char *) changed->data, changed->len, NULL));
+  second = back_up (fixture);
+
+  /* One chunk (at most 4 MiB, about 1 MiB) and its tree, not 24 MiB. */
+  g_assert_cmpuint (second->totals.bytes_read, ==, 24 * 1024 * 1024);
+  g_assert_cmpuint (second->totals.bytes_sent, <, 2 * COFFER_CHUNK_MAX);
+
+  back = read_back (fixture, second->snapshot, path);
+  g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), changed->data,
+                   changed->len);
+  g_byte_array_unref (changed);
+}
+
+static void
+test_unreadable_file_is_a_warning (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autofree char *secret = g_build_filename (fixture->source, "secret.txt", NULL);
+  CofferFailedItem *item;
+
+  if (geteuid () == 0)
+    {
+      g_test_skip ("root can read every file");
+      return;
+    }
+  write_file (fixture->source, "ok.txt", g_bytes_new_static ("ok", 2));
+  write_file (fixture->source, "secret.txt", g_bytes_new_static ("no", 2));
+  g_assert_cmpint (g_chmod (secret, 0), ==, 0);
+
+  result = back_up (fixture);
+  g_assert_cmpuint (result->failed->len, ==, 1);
+  item = g_ptr_array_index (result->failed, 0);
+  g_assert_cmpstr (item->path, ==, secret);
+  g_assert_nonnull (item->reason);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func)                                                                            \
+  g_test_add ("/libcoffer/backup/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("round-trip-and-dedup", test_round_trip_and_dedup);
+  ADD ("one-changed-byte-sends-about-one-chunk", test_one_changed_byte_sends_about_one_chunk);
+  ADD ("unreadable-file-is-a-warning", test_unreadable_file_is_a_warning);
+#undef ADD
+
+  return g_test_run ();
+}
