@@ -1,6 +1,6 @@
 /* coffer-test-util.c: running the real agent and CLI from the tests.
  *
- * coffer_test_agent_start() starts a private D-Bus daemon (GTestDBus) and the
+ * coffer_test_agent_start() starts a private D-Bus daemon and the
  * agent built in this tree on it, with its own XDG_STATE_HOME, and waits until
  * the agent owns its name. Nothing is mocked.
  */
@@ -8,7 +8,9 @@
 
 #include "coffer-test-util.h"
 
+#include <glib/gstdio.h>
 #include <libsecret/secret.h>
+#include <unistd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -34,6 +36,90 @@ timeout_cb (gpointer user_data)
 {
   *(gboolean *) user_data = TRUE;
   return G_SOURCE_REMOVE;
+}
+
+/* ---- A private bus ------------------------------------------------------- */
+
+struct _CofferTestBus
+{
+  GSubprocess *daemon;
+  char *address;
+  char *config;
+};
+
+static const char bus_config[] =
+    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+    "<busconfig>\n"
+    "  <type>session</type>\n"
+    "  <listen>unix:tmpdir=/tmp</listen>\n"
+    "  <auth>EXTERNAL</auth>\n"
+    "  <policy context=\"default\">\n"
+    "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+    "    <allow eavesdrop=\"true\"/>\n"
+    "    <allow own=\"*\"/>\n"
+    "  </policy>\n"
+    "</busconfig>\n";
+
+/**
+ * coffer_test_bus_up:
+ *
+ * Starts a dbus-daemon with no activatable services, and makes it this
+ * process's session bus, as GTestDBus does. It dies with the test (unlike GTestDBus's, which a test that aborts leaves holding the test
+ * runner's pipes until its timeout).
+ *
+ * Returns: (transfer full): the bus
+ */
+CofferTestBus *
+coffer_test_bus_up (void)
+{
+  CofferTestBus *self = g_new0 (CofferTestBus, 1);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GDataInputStream) input = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *config_arg = NULL;
+  int fd;
+
+  fd = g_file_open_tmp ("coffer-test-bus-XXXXXX.conf", &self->config, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (self->config, bus_config, -1, NULL));
+  config_arg = g_strconcat ("--config-file=", self->config, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  self->daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg,
+                                              "--nofork", "--print-address=1", NULL);
+  g_assert_no_error (error);
+  input = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->daemon));
+  self->address = g_data_input_stream_read_line (input, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (self->address);
+  /* As GTestDBus does: this process's own session bus is the test's. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", self->address, TRUE);
+  return self;
+}
+
+const char *
+coffer_test_bus_get_address (CofferTestBus *self)
+{
+  return self->address;
+}
+
+void
+coffer_test_bus_down (CofferTestBus *self)
+{
+  if (self == NULL)
+    return;
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_subprocess_force_exit (self->daemon);
+  g_subprocess_wait (self->daemon, NULL, NULL);
+  g_clear_object (&self->daemon);
+  g_unlink (self->config);
+  g_free (self->config);
+  g_free (self->address);
+  g_free (self);
 }
 
 #define WAIT_SECONDS 20
@@ -91,8 +177,7 @@ coffer_test_keyring_stop (CofferTestKeyring *self)
   g_clear_object (&self->connection);
   if (self->bus != NULL)
     {
-      g_test_dbus_down (self->bus);
-      g_clear_object (&self->bus);
+      g_clear_pointer (&self->bus, coffer_test_bus_down);
     }
   g_free (self);
 }
@@ -108,7 +193,7 @@ coffer_test_keyring_stop (CofferTestKeyring *self)
  *   skipped) when gnome-keyring-daemon is not installed
  */
 CofferTestKeyring *
-coffer_test_keyring_start (GTestDBus *bus)
+coffer_test_keyring_start (CofferTestBus *bus)
 {
   g_autofree char *program = g_find_program_in_path ("gnome-keyring-daemon");
   g_autoptr (GSubprocessLauncher) launcher = NULL;
@@ -127,12 +212,11 @@ coffer_test_keyring_start (GTestDBus *bus)
   keyring = g_new0 (CofferTestKeyring, 1);
   if (bus == NULL)
     {
-      keyring->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-      g_test_dbus_up (keyring->bus);
+      keyring->bus = coffer_test_bus_up ();
       bus = keyring->bus;
     }
   keyring->connection =
-      g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
+      g_dbus_connection_new_for_address_sync (coffer_test_bus_get_address (bus),
                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                               NULL, NULL, &error);
@@ -145,7 +229,7 @@ coffer_test_keyring_start (GTestDBus *bus)
   launcher =
       g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
-                                g_test_dbus_get_bus_address (bus), TRUE);
+                                coffer_test_bus_get_address (bus), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
   g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
@@ -195,15 +279,13 @@ agent_start (const char *state_home, gboolean with_keyring)
   guint timeout_id;
 
   self->state_home = g_strdup (state_home);
-  self->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (self->bus);
+  self->bus = coffer_test_bus_up ();
   if (with_keyring)
     {
       self->keyring = coffer_test_keyring_start (self->bus);
       if (self->keyring == NULL)
         {
-          g_test_dbus_down (self->bus);
-          g_clear_object (&self->bus);
+          g_clear_pointer (&self->bus, coffer_test_bus_down);
           g_free (self->state_home);
           g_free (self);
           return NULL;
@@ -212,9 +294,9 @@ agent_start (const char *state_home, gboolean with_keyring)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
-                                g_test_dbus_get_bus_address (self->bus), TRUE);
+                                coffer_test_bus_get_address (self->bus), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", state_home, TRUE);
-  /* The test's own isolated folders (GTestDBus points some at /dev/null). */
+  /* The test's own isolated folders. */
   g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
@@ -224,7 +306,7 @@ agent_start (const char *state_home, gboolean with_keyring)
   g_assert_no_error (error);
 
   self->connection =
-      g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (self->bus),
+      g_dbus_connection_new_for_address_sync (coffer_test_bus_get_address (self->bus),
                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                               NULL, NULL, &error);
@@ -283,16 +365,18 @@ coffer_test_agent_stop (CofferTestAgent *self)
   if (self == NULL)
     return;
 
-  g_subprocess_send_signal (self->agent, SIGTERM);
-  g_subprocess_wait_check (self->agent, NULL, &error);
-  g_assert_no_error (error);
-
-  g_clear_object (&self->agent);
+  /* A test may have killed it already. */
+  if (self->agent != NULL)
+    {
+      g_subprocess_send_signal (self->agent, SIGTERM);
+      g_subprocess_wait_check (self->agent, NULL, &error);
+      g_assert_no_error (error);
+      g_clear_object (&self->agent);
+    }
   g_clear_pointer (&self->keyring, coffer_test_keyring_stop);
   g_dbus_connection_close_sync (self->connection, NULL, NULL);
   g_clear_object (&self->connection);
-  g_test_dbus_down (self->bus);
-  g_clear_object (&self->bus);
+  g_clear_pointer (&self->bus, coffer_test_bus_down);
   g_free (self->state_home);
   g_free (self);
 }

@@ -5,21 +5,28 @@
 
 G_BEGIN_DECLS
 
+typedef struct _CofferTestBus CofferTestBus;
+
+CofferTestBus *coffer_test_bus_up (void);
+const char *coffer_test_bus_get_address (CofferTestBus *self);
+void coffer_test_bus_down (CofferTestBus *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestBus, coffer_test_bus_down)
+
 typedef struct
 {
-  GTestDBus *bus; /* NULL when the bus is someone else's */
+  CofferTestBus *bus; /* NULL when the bus is someone else's */
   GDBusConnection *connection;
   GSubprocess *daemon;
   gboolean exited;
 } CofferTestKeyring;
 
-CofferTestKeyring *coffer_test_keyring_start (GTestDBus *bus);
+CofferTestKeyring *coffer_test_keyring_start (CofferTestBus *bus);
 void coffer_test_keyring_stop (CofferTestKeyring *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestKeyring, coffer_test_keyring_stop)
 
 typedef struct
 {
-  GTestDBus *bus;
+  CofferTestBus *bus;
   CofferTestKeyring *keyring; /* NULL unless started with one */
   GSubprocess *agent;
   char *state_home;

@@ -8,6 +8,8 @@
 
 #include "agent-service.h"
 
+#include "agent-job.h"
+
 #include <errno.h>
 #include <gio/gunixfdlist.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@ struct _AgentService
   GCancellable *cancellable;
   guint test_method_delay_ms; /* COFFER_AGENT_TEST_METHOD_DELAY_MS, see HACKING.md */
   gboolean registering;       /* a Register, Unregister or ChangePassphrase is running */
+  AgentJob *job;              /* the job that runs, or NULL */
+  GHashTable *finished_jobs;  /* id → AgentJob still exported for a while */
 };
 
 G_DEFINE_FINAL_TYPE (AgentService, agent_service, G_TYPE_OBJECT)
@@ -37,6 +41,10 @@ agent_service_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   agent_service_unexport (self);
+  if (self->job != NULL)
+    agent_job_cancel (self->job);
+  g_clear_object (&self->job);
+  g_clear_pointer (&self->finished_jobs, g_hash_table_unref);
   g_clear_object (&self->skeleton);
   g_clear_object (&self->catalog);
   g_clear_object (&self->cancellable);
@@ -68,6 +76,7 @@ static void
 agent_service_init (AgentService *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->finished_jobs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
 }
 
 /* Runs in a worker thread: the catalog's answer about the registration. */
@@ -108,6 +117,15 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
   self->catalog = coffer_catalog_open (self->state_dir, &self->catalog_error);
   if (self->catalog_error != NULL)
     g_warning ("%s", self->catalog_error->message);
+  else if (!coffer_catalog_fail_interrupted_jobs (
+               self->catalog,
+               "The agent stopped while the job ran (it was stopped or killed, or the computer "
+               "shut down).",
+               &error))
+    {
+      g_warning ("%s", error->message);
+      g_clear_error (&error);
+    }
 
   if (!read_registration (self, &registration, &error))
     g_task_return_error (task, error);
@@ -248,7 +266,7 @@ begin_registration_change (AgentService *self, GDBusMethodInvocation *invocation
           self->catalog_error != NULL ? self->catalog_error->message : "The catalog is not open");
       return FALSE;
     }
-  if (self->registering)
+  if (self->registering || self->job != NULL)
     {
       g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_BUSY,
                                              "Another job is in progress.");
@@ -734,6 +752,229 @@ handle_set_policy (AgentService *self, GDBusMethodInvocation *invocation, GVaria
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ---- Jobs ---------------------------------------------------------------- */
+
+static gboolean
+require_catalog (AgentService *self, GError **error)
+{
+  if (self->catalog != NULL)
+    return TRUE;
+  g_set_error (error, COFFER_ERROR, COFFER_ERROR_FAILED, "%s",
+               self->catalog_error != NULL ? self->catalog_error->message
+                                           : "The catalog is not open");
+  return FALSE;
+}
+
+typedef struct
+{
+  AgentService *self;
+  gint64 id;
+} ForgetJob;
+
+static gboolean
+forget_job_cb (gpointer user_data)
+{
+  ForgetJob *forget = user_data;
+
+  g_hash_table_remove (forget->self->finished_jobs, &forget->id);
+  g_object_unref (forget->self);
+  g_free (forget);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AgentService *self = user_data;
+  AgentJob *job = AGENT_JOB (source);
+  ForgetJob *forget = g_new0 (ForgetJob, 1);
+  gint64 *key = g_new (gint64, 1);
+
+  agent_job_run_finish (job, result);
+  /* Clients that come late still find the job's object for a minute. */
+  *key = agent_job_get_id (job);
+  forget->self = g_object_ref (self);
+  forget->id = *key;
+  g_hash_table_replace (self->finished_jobs, key, g_object_ref (job));
+  g_timeout_add_seconds (60, forget_job_cb, forget);
+
+  if (self->job == job)
+    g_clear_object (&self->job);
+  coffer_dbus_agent_set_state (
+      self->skeleton, coffer_dbus_agent_get_registered (self->skeleton) ? "idle" : "unregistered");
+  g_object_unref (self);
+}
+
+static gboolean
+handle_start_backup (AgentService *self, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr (AgentJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 retain_until = g_get_real_time () / G_USEC_PER_SEC + 30 * 24 * 3600;
+
+  if (self->catalog == NULL || !coffer_dbus_agent_get_registered (self->skeleton))
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_NOT_REGISTERED,
+                                             "This server is not registered to a vault. Register "
+                                             "it first.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (self->job != NULL || self->registering)
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_BUSY,
+                                             "Another job is in progress.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_variant_lookup (options, "retain-until", "x", &retain_until);
+
+  job = agent_job_new (self->catalog, self->state_dir, "backup", &error);
+  if (job == NULL ||
+      !agent_job_export (job, g_dbus_method_invocation_get_connection (invocation), &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  self->job = g_object_ref (job);
+  coffer_dbus_agent_set_state (self->skeleton, "busy");
+  coffer_dbus_agent_complete_start_backup (self->skeleton, invocation,
+                                           agent_job_get_object_path (job), agent_job_get_id (job));
+  agent_job_run_backup (job, retain_until, job_done_cb, g_object_ref (self));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static GVariant *
+job_variant (const CofferJobRecord *record)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "id", g_variant_new_uint64 (record->id));
+  add_string (&builder, "kind", record->kind);
+  add_string (&builder, "status", record->status);
+  add_string (&builder, "phase", record->phase);
+  add_string (&builder, "message", record->message);
+  g_variant_builder_add (&builder, "{sv}", "started-at", g_variant_new_int64 (record->started_at));
+  g_variant_builder_add (&builder, "{sv}", "ended-at", g_variant_new_int64 (record->ended_at));
+  g_variant_builder_add (&builder, "{sv}", "bytes-scanned",
+                         g_variant_new_uint64 (record->bytes_scanned));
+  g_variant_builder_add (&builder, "{sv}", "bytes-sent", g_variant_new_uint64 (record->bytes_sent));
+  g_variant_builder_add (&builder, "{sv}", "files-scanned",
+                         g_variant_new_uint64 (record->files_scanned));
+  g_variant_builder_add (&builder, "{sv}", "files-backed-up",
+                         g_variant_new_uint64 (record->files_backed_up));
+  g_variant_builder_add (&builder, "{sv}", "files-failed",
+                         g_variant_new_uint64 (record->files_failed));
+  add_string (&builder, "recovery-point", record->recovery_point);
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+list_jobs_work (AgentService *self, GVariant *parameters, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) jobs = NULL;
+  GVariantBuilder builder;
+  guint64 offset;
+  guint32 limit;
+  const char *status;
+
+  if (!require_catalog (self, error))
+    return NULL;
+  g_variant_get (parameters, "(tu&s)", &offset, &limit, &status);
+  jobs = coffer_catalog_list_jobs (self->catalog, offset, MIN (limit, 1000), status, error);
+  if (jobs == NULL)
+    return NULL;
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < jobs->len; i++)
+    g_variant_builder_add_value (&builder, job_variant (g_ptr_array_index (jobs, i)));
+  return g_variant_new ("(aa{sv})", &builder);
+}
+
+static GVariant *
+get_job_work (AgentService *self, GVariant *parameters, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (CofferJobRecord) record = NULL;
+  guint64 id;
+
+  if (!require_catalog (self, error))
+    return NULL;
+  g_variant_get (parameters, "(t)", &id);
+  record = coffer_catalog_get_job (self->catalog, id, error);
+  if (record == NULL)
+    return NULL;
+  return g_variant_new ("(@a{sv})", job_variant (record));
+}
+
+static GVariant *
+get_failed_items_work (AgentService *self,
+                       GVariant *parameters,
+                       GCancellable *cancellable,
+                       GError **error)
+{
+  g_autoptr (GPtrArray) items = NULL;
+  g_autoptr (CofferJobRecord) record = NULL;
+  GVariantBuilder builder;
+  guint64 id;
+  guint32 offset, limit;
+  guint total;
+
+  if (!require_catalog (self, error))
+    return NULL;
+  g_variant_get (parameters, "(tuu)", &id, &offset, &limit);
+  record = coffer_catalog_get_job (self->catalog, id, error);
+  if (record == NULL)
+    return NULL;
+  items =
+      coffer_catalog_get_failed_items (self->catalog, id, offset, MIN (limit, 1000), &total, error);
+  if (items == NULL)
+    return NULL;
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i + 1 < items->len; i += 2)
+    g_variant_builder_add (&builder, "(ss)", g_ptr_array_index (items, i),
+                           g_ptr_array_index (items, i + 1));
+  return g_variant_new ("(a(ss)u)", &builder, total);
+}
+
+static gboolean
+handle_list_jobs (AgentService *self,
+                  GDBusMethodInvocation *invocation,
+                  guint64 offset,
+                  guint limit,
+                  const char *status)
+{
+  run_method (self, invocation, list_jobs_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_job (AgentService *self, GDBusMethodInvocation *invocation, guint64 id)
+{
+  run_method (self, invocation, get_job_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_failed_items (
+    AgentService *self, GDBusMethodInvocation *invocation, guint64 id, guint offset, guint limit)
+{
+  run_method (self, invocation, get_failed_items_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_cancel_job (AgentService *self, GDBusMethodInvocation *invocation, guint64 id)
+{
+  if (self->job == NULL || (guint64) agent_job_get_id (self->job) != id)
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+                                             "Job %" G_GUINT64_FORMAT " is not running.", id);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  agent_job_cancel (self->job);
+  coffer_dbus_agent_complete_cancel_job (self->skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /**
  * agent_service_new:
  * @state_dir: the state folder holding the catalog
@@ -768,6 +1009,15 @@ agent_service_new (const char *state_dir)
   g_signal_connect_swapped (self->skeleton, "handle-get-policy", G_CALLBACK (handle_get_policy),
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-set-policy", G_CALLBACK (handle_set_policy),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-start-backup", G_CALLBACK (handle_start_backup),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-list-jobs", G_CALLBACK (handle_list_jobs),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-get-job", G_CALLBACK (handle_get_job), self);
+  g_signal_connect_swapped (self->skeleton, "handle-get-failed-items",
+                            G_CALLBACK (handle_get_failed_items), self);
+  g_signal_connect_swapped (self->skeleton, "handle-cancel-job", G_CALLBACK (handle_cancel_job),
                             self);
   return self;
 }

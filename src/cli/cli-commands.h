@@ -49,6 +49,10 @@ CofferVault *cli_vault_create_local (const char *location,
 GBytes *cli_vault_issue_local (CofferVault *vault, gint64 *out_issued, GError **error);
 
 int cli_status (int argc, char **argv);
+int cli_backup (int argc, char **argv);
+int cli_jobs (int argc, char **argv);
+int cli_job_show (int argc, char **argv);
+int cli_job_cancel (int argc, char **argv);
 int cli_policy_show (int argc, char **argv);
 int cli_policy_set (int argc, char **argv);
 int cli_register (int argc, char **argv);

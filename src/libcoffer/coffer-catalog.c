@@ -56,6 +56,30 @@ static const char *const migrations[] = {
   "  value TEXT NOT NULL,"
   "  PRIMARY KEY (kind, value)"
   ");",
+  /* 2 → 3: job history. */
+  "CREATE TABLE jobs ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  kind TEXT NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  phase TEXT NOT NULL DEFAULT '',"
+  "  message TEXT NOT NULL DEFAULT '',"
+  "  started_at INTEGER NOT NULL DEFAULT 0,"
+  "  ended_at INTEGER NOT NULL DEFAULT 0,"
+  "  bytes_scanned INTEGER NOT NULL DEFAULT 0,"
+  "  bytes_sent INTEGER NOT NULL DEFAULT 0,"
+  "  files_scanned INTEGER NOT NULL DEFAULT 0,"
+  "  files_backed_up INTEGER NOT NULL DEFAULT 0,"
+  "  files_failed INTEGER NOT NULL DEFAULT 0,"
+  "  recovery_point TEXT NOT NULL DEFAULT ''"
+  ");"
+  "CREATE INDEX jobs_by_status ON jobs (status, id);"
+  "CREATE TABLE job_failed_items ("
+  "  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+  "  seq INTEGER NOT NULL,"
+  "  path TEXT NOT NULL,"
+  "  reason TEXT NOT NULL,"
+  "  PRIMARY KEY (job_id, seq)"
+  ");",
 };
 
 void
@@ -523,4 +547,318 @@ coffer_catalog_edit_policy (CofferCatalog *self,
     exec_locked (self, "ROLLBACK", NULL);
   g_mutex_unlock (&self->lock);
   return ok;
+}
+
+void
+coffer_job_record_free (CofferJobRecord *record)
+{
+  if (record == NULL)
+    return;
+
+  g_free (record->kind);
+  g_free (record->status);
+  g_free (record->phase);
+  g_free (record->message);
+  g_free (record->recovery_point);
+  g_free (record);
+}
+
+/**
+ * coffer_catalog_add_job:
+ * @self: a #CofferCatalog
+ * @record: the new job; its id is set
+ * @error: return location for a #GError
+ *
+ * Records a new job.
+ */
+gboolean
+coffer_catalog_add_job (CofferCatalog *self, CofferJobRecord *record, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "INSERT INTO jobs (kind, status, phase, started_at) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+                           -1, &stmt, NULL) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 1, record->kind, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 2, record->status, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 3, record->phase != NULL ? record->phase : "", -1,
+                          SQLITE_TRANSIENT) == SQLITE_OK &&
+       sqlite3_bind_int64 (stmt, 4, record->started_at) == SQLITE_OK &&
+       sqlite3_step (stmt) == SQLITE_DONE;
+  if (ok)
+    record->id = sqlite3_last_insert_rowid (self->db);
+  else
+    set_sqlite_error (self, error, "Cannot record a job");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/**
+ * coffer_catalog_update_job:
+ * @self: a #CofferCatalog
+ * @record: the job, as it is now
+ * @error: return location for a #GError
+ */
+gboolean
+coffer_catalog_update_job (CofferCatalog *self, const CofferJobRecord *record, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "UPDATE jobs SET status = ?2, phase = ?3, message = ?4, ended_at = ?5, "
+                           "bytes_scanned = ?6, bytes_sent = ?7, files_scanned = ?8, "
+                           "files_backed_up = ?9, files_failed = ?10, recovery_point = ?11 "
+                           "WHERE id = ?1",
+                           -1, &stmt, NULL) == SQLITE_OK;
+  if (ok)
+    {
+      sqlite3_bind_int64 (stmt, 1, record->id);
+      sqlite3_bind_text (stmt, 2, record->status, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, record->phase != NULL ? record->phase : "", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, record->message != NULL ? record->message : "", -1,
+                         SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 5, record->ended_at);
+      sqlite3_bind_int64 (stmt, 6, record->bytes_scanned);
+      sqlite3_bind_int64 (stmt, 7, record->bytes_sent);
+      sqlite3_bind_int64 (stmt, 8, record->files_scanned);
+      sqlite3_bind_int64 (stmt, 9, record->files_backed_up);
+      sqlite3_bind_int64 (stmt, 10, record->files_failed);
+      sqlite3_bind_text (stmt, 11, record->recovery_point != NULL ? record->recovery_point : "", -1,
+                         SQLITE_TRANSIENT);
+      ok = sqlite3_step (stmt) == SQLITE_DONE;
+    }
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot record a job");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/**
+ * coffer_catalog_add_failed_items:
+ * @self: a #CofferCatalog
+ * @job_id: the job
+ * @paths: (array length=n_items): what failed
+ * @reasons: (array length=n_items): why
+ * @n_items: how many
+ * @error: return location for a #GError
+ *
+ * Records a job's failed items, at most %COFFER_JOB_MAX_FAILED_ITEMS of them.
+ */
+gboolean
+coffer_catalog_add_failed_items (CofferCatalog *self,
+                                 gint64 job_id,
+                                 const char *const *paths,
+                                 const char *const *reasons,
+                                 guint n_items,
+                                 GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = exec_locked (self, "BEGIN IMMEDIATE", error) &&
+       sqlite3_prepare_v2 (self->db,
+                           "INSERT INTO job_failed_items (job_id, seq, path, reason) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+                           -1, &stmt, NULL) == SQLITE_OK;
+  for (guint i = 0; ok && i < MIN (n_items, COFFER_JOB_MAX_FAILED_ITEMS); i++)
+    {
+      sqlite3_bind_int64 (stmt, 1, job_id);
+      sqlite3_bind_int64 (stmt, 2, i);
+      sqlite3_bind_text (stmt, 3, paths[i], -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, reasons[i], -1, SQLITE_STATIC);
+      ok = sqlite3_step (stmt) == SQLITE_DONE;
+      sqlite3_reset (stmt);
+    }
+  sqlite3_finalize (stmt);
+  if (ok)
+    ok = exec_locked (self, "COMMIT", error);
+  else
+    {
+      set_sqlite_error (self, error, "Cannot record failed items");
+      exec_locked (self, "ROLLBACK", NULL);
+    }
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static CofferJobRecord *
+job_from_row (sqlite3_stmt *stmt)
+{
+  CofferJobRecord *record = g_new0 (CofferJobRecord, 1);
+
+  record->id = sqlite3_column_int64 (stmt, 0);
+  record->kind = column_dup (stmt, 1);
+  record->status = column_dup (stmt, 2);
+  record->phase = column_dup (stmt, 3);
+  record->message = column_dup (stmt, 4);
+  record->started_at = sqlite3_column_int64 (stmt, 5);
+  record->ended_at = sqlite3_column_int64 (stmt, 6);
+  record->bytes_scanned = sqlite3_column_int64 (stmt, 7);
+  record->bytes_sent = sqlite3_column_int64 (stmt, 8);
+  record->files_scanned = sqlite3_column_int64 (stmt, 9);
+  record->files_backed_up = sqlite3_column_int64 (stmt, 10);
+  record->files_failed = sqlite3_column_int64 (stmt, 11);
+  record->recovery_point = column_dup (stmt, 12);
+  return record;
+}
+
+#define JOB_COLUMNS                                                                                \
+  "id, kind, status, phase, message, started_at, ended_at, bytes_scanned, bytes_sent, "            \
+  "files_scanned, files_backed_up, files_failed, recovery_point"
+
+/**
+ * coffer_catalog_list_jobs:
+ * @self: a #CofferCatalog
+ * @offset: how many of the newest to skip
+ * @limit: how many at most
+ * @status: (nullable): only this status; %NULL or "" for all
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type CofferJobRecord): the jobs,
+ *   newest first
+ */
+GPtrArray *
+coffer_catalog_list_jobs (
+    CofferCatalog *self, guint64 offset, guint limit, const char *status, GError **error)
+{
+  g_autoptr (GPtrArray) jobs =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_job_record_free);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+  int rc;
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 = '' OR status = ?1 "
+                           "ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+                           -1, &stmt, NULL) == SQLITE_OK;
+  if (ok)
+    {
+      sqlite3_bind_text (stmt, 1, status != NULL ? status : "", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 2, limit);
+      sqlite3_bind_int64 (stmt, 3, offset);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_ptr_array_add (jobs, job_from_row (stmt));
+      ok = rc == SQLITE_DONE;
+    }
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot read the job history");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok ? g_steal_pointer (&jobs) : NULL;
+}
+
+/**
+ * coffer_catalog_get_job:
+ * @self: a #CofferCatalog
+ * @id: a job number
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the job; %COFFER_ERROR_NOT_FOUND when there is none
+ */
+CofferJobRecord *
+coffer_catalog_get_job (CofferCatalog *self, gint64 id, GError **error)
+{
+  CofferJobRecord *record = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int rc = SQLITE_ERROR;
+
+  g_mutex_lock (&self->lock);
+  if (sqlite3_prepare_v2 (self->db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1", -1, &stmt,
+                          NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, id);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        record = job_from_row (stmt);
+    }
+  if (rc == SQLITE_DONE)
+    g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+                 "There is no job %" G_GINT64_FORMAT ".", id);
+  else if (rc != SQLITE_ROW)
+    set_sqlite_error (self, error, "Cannot read a job");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return record;
+}
+
+/**
+ * coffer_catalog_get_failed_items:
+ * @self: a #CofferCatalog
+ * @job_id: the job
+ * @offset: how many to skip
+ * @limit: how many at most
+ * @out_total: (out): how many the job has
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type utf8): path, reason, path,
+ *   reason…
+ */
+GPtrArray *
+coffer_catalog_get_failed_items (
+    CofferCatalog *self, gint64 job_id, guint offset, guint limit, guint *out_total, GError **error)
+{
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+  int rc;
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "SELECT path, reason, (SELECT COUNT (*) FROM job_failed_items "
+                           "WHERE job_id = ?1) FROM job_failed_items WHERE job_id = ?1 "
+                           "ORDER BY seq LIMIT ?2 OFFSET ?3",
+                           -1, &stmt, NULL) == SQLITE_OK;
+  *out_total = 0;
+  if (ok)
+    {
+      sqlite3_bind_int64 (stmt, 1, job_id);
+      sqlite3_bind_int64 (stmt, 2, limit);
+      sqlite3_bind_int64 (stmt, 3, offset);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          g_ptr_array_add (items, column_dup (stmt, 0));
+          g_ptr_array_add (items, column_dup (stmt, 1));
+          *out_total = sqlite3_column_int (stmt, 2);
+        }
+      ok = rc == SQLITE_DONE;
+    }
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot read the failed items");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok ? g_steal_pointer (&items) : NULL;
+}
+
+/**
+ * coffer_catalog_fail_interrupted_jobs:
+ * @self: a #CofferCatalog
+ * @message: why they failed
+ * @error: return location for a #GError
+ *
+ * Marks every job still queued or running as failed with @message: at the
+ * agent's start, those are jobs the agent was stopped or killed in.
+ */
+gboolean
+coffer_catalog_fail_interrupted_jobs (CofferCatalog *self, const char *message, GError **error)
+{
+  const char *texts[] = { message };
+
+  return run_statement (self,
+                        "UPDATE jobs SET status = 'failed', message = ?1, "
+                        "ended_at = CAST (strftime ('%s', 'now') AS INTEGER) "
+                        "WHERE status IN ('queued', 'running')",
+                        texts, 1, error);
 }

@@ -75,4 +75,66 @@ gboolean coffer_catalog_edit_policy (CofferCatalog *self,
                                      guint n_edits,
                                      GError **error);
 
+/* A job keeps at most this many failed items. */
+#define COFFER_JOB_MAX_FAILED_ITEMS 10000
+
+/**
+ * CofferJobRecord:
+ * @id: the job's number
+ * @kind: backup, recovery, prune, check or cache-move
+ * @status: queued, running, completed, warnings, failed or cancelled
+ * @phase: what it is doing or did last, in the reference's words
+ * @message: what happened, for the user
+ * @started_at: Unix seconds
+ * @ended_at: Unix seconds, 0 while it runs
+ * @bytes_scanned: bytes of file content looked at
+ * @bytes_sent: bytes written to the vault
+ * @files_scanned: files looked at
+ * @files_backed_up: files read because new or changed
+ * @files_failed: files that could not be backed up
+ * @recovery_point: the recovery point it made, or ""
+ *
+ * A job as the catalog records it.
+ */
+typedef struct
+{
+  gint64 id;
+  char *kind;
+  char *status;
+  char *phase;
+  char *message;
+  gint64 started_at;
+  gint64 ended_at;
+  guint64 bytes_scanned;
+  guint64 bytes_sent;
+  guint64 files_scanned;
+  guint64 files_backed_up;
+  guint64 files_failed;
+  char *recovery_point;
+} CofferJobRecord;
+
+void coffer_job_record_free (CofferJobRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferJobRecord, coffer_job_record_free)
+
+gboolean coffer_catalog_add_job (CofferCatalog *self, CofferJobRecord *record, GError **error);
+gboolean
+coffer_catalog_update_job (CofferCatalog *self, const CofferJobRecord *record, GError **error);
+gboolean coffer_catalog_add_failed_items (CofferCatalog *self,
+                                          gint64 job_id,
+                                          const char *const *paths,
+                                          const char *const *reasons,
+                                          guint n_items,
+                                          GError **error);
+GPtrArray *coffer_catalog_list_jobs (
+    CofferCatalog *self, guint64 offset, guint limit, const char *status, GError **error);
+CofferJobRecord *coffer_catalog_get_job (CofferCatalog *self, gint64 id, GError **error);
+GPtrArray *coffer_catalog_get_failed_items (CofferCatalog *self,
+                                            gint64 job_id,
+                                            guint offset,
+                                            guint limit,
+                                            guint *out_total,
+                                            GError **error);
+gboolean
+coffer_catalog_fail_interrupted_jobs (CofferCatalog *self, const char *message, GError **error);
+
 G_END_DECLS

@@ -107,7 +107,7 @@ static void
 test_status_not_registered (void)
 {
   g_autoptr (CofferTestAgent) agent = coffer_test_agent_start (g_get_user_state_dir ());
-  const char *address = g_test_dbus_get_bus_address (agent->bus);
+  const char *address = coffer_test_bus_get_address (agent->bus);
   const char *args[] = { "status", NULL };
   const char *json_args[] = { "status", "--json", NULL };
   g_autofree char *out = NULL;
@@ -156,7 +156,7 @@ test_status_registered (void)
   }
 
   agent = coffer_test_agent_start (g_get_user_state_dir ());
-  out = coffer_test_run_cli (g_test_dbus_get_bus_address (agent->bus), args, NULL, &status);
+  out = coffer_test_run_cli (coffer_test_bus_get_address (agent->bus), args, NULL, &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (out, "Vault:             Acme-Vault\n"));
   g_assert_nonnull (strstr (out, "Server:            build-07\n"));

@@ -65,7 +65,7 @@ cli_env (Fixture *fixture, const char *const *env, ...)
   g_clear_pointer (&fixture->out, g_free);
   g_clear_pointer (&fixture->err, g_free);
   fixture->out =
-      coffer_test_run_cli_env (g_test_dbus_get_bus_address (fixture->agent->bus), env,
+      coffer_test_run_cli_env (coffer_test_bus_get_address (fixture->agent->bus), env,
                                (const char *const *) args->pdata, &fixture->err, &fixture->status);
   if (g_test_verbose ())
     g_printerr ("$ coffer %s\n%s%s", (char *) args->pdata[0], fixture->out, fixture->err);
@@ -652,6 +652,124 @@ test_policy_set_and_show (Fixture *fixture, gconstpointer data)
   g_assert_null (strstr (fixture->out, "*.iso"));
 }
 
+static void
+write_random_file (const char *path, gsize size)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  g_autofree guint32 *data = g_new (guint32, size / 4);
+
+  for (gsize i = 0; i < size / 4; i++)
+    data[i] = g_rand_int (rand);
+  g_assert_true (g_file_set_contents (path, (const char *) data, size, NULL));
+}
+
+static guint64
+job_number (const char *out)
+{
+  const char *line = strstr (out, "Backup job ");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("Backup job "), NULL, 10);
+}
+
+static void
+test_back_up_now (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *big = g_build_filename (source, "big.bin", NULL);
+  g_autofree char *small = g_build_filename (source, "notes.txt", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *show = NULL;
+  guint64 first, second;
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file", passphrase), ==,
+      0);
+  /* Nothing to back up yet: a clear refusal, not an empty point. */
+  g_assert_cmpint (cli (fixture, "backup", "--wait"), ==, 1);
+  g_assert_nonnull (strstr (fixture->out, "There is nothing to back up"));
+
+  g_assert_cmpint (g_mkdir (source, 0700), ==, 0);
+  write_random_file (big, 16 * 1024 * 1024);
+  g_assert_true (g_file_set_contents (small, "remember the milk\n", -1, NULL));
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", source), ==, 0);
+
+  g_assert_cmpint (cli (fixture, "backup", "--wait"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Job completed."));
+  first = job_number (fixture->out);
+
+  /* A second job while one runs is refused (unlocking the keys alone keeps
+   * a job running for a good half second). */
+  g_assert_cmpint (cli (fixture, "backup"), ==, 0);
+  second = job_number (fixture->out);
+  g_assert_cmpuint (second, ==, first + 1);
+  g_assert_cmpint (cli (fixture, "backup"), ==, 1);
+  g_assert_cmpstr (fixture->err, ==, "coffer: Another job is in progress.\n");
+
+  /* Let it end, then look at the history. */
+  for (int i = 0; i < 200; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, second);
+      cli (fixture, "job", "show", id);
+      if (strstr (fixture->out, "Status:           running") == NULL)
+        break;
+      g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+    }
+  g_assert_nonnull (strstr (fixture->out, "Status:           completed"));
+  g_assert_nonnull (strstr (fixture->out, "Recovery point:   "));
+
+  g_assert_cmpint (cli (fixture, "jobs"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "backup      completed"));
+  /* The first job found nothing to back up: it is in the history as failed. */
+  g_assert_cmpint (cli (fixture, "jobs", "--status", "failed"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "     1  backup      failed"));
+  g_assert_cmpint (cli (fixture, "jobs", "--status", "cancelled"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "No jobs yet.\n");
+  g_assert_cmpint (cli (fixture, "job", "show", "999"), ==, 1);
+  g_assert_cmpstr (fixture->err, ==, "coffer: There is no job 999.\n");
+}
+
+static void
+test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *big = g_build_filename (source, "big.bin", NULL);
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file", passphrase), ==,
+      0);
+  g_assert_cmpint (g_mkdir (source, 0700), ==, 0);
+  write_random_file (big, 32 * 1024 * 1024);
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", source), ==, 0);
+
+  g_assert_cmpint (cli (fixture, "backup"), ==, 0);
+  g_subprocess_force_exit (fixture->agent->agent);
+  g_subprocess_wait (fixture->agent->agent, NULL, NULL);
+  g_clear_object (&fixture->agent->agent);
+
+  /* The next agent marks the job failed, and the next backup succeeds. */
+  {
+    g_autoptr (CofferTestAgent) again = coffer_test_agent_start (g_get_user_state_dir ());
+    const char *args[] = { "jobs", NULL };
+    const char *backup[] = { "backup", "--wait", NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int status;
+
+    out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), args, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "backup      failed"));
+    g_clear_pointer (&out, g_free);
+    out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), backup, &err, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "Job completed."));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -670,6 +788,8 @@ main (int argc, char **argv)
   ADD ("vault-mounted-elsewhere", test_vault_mounted_elsewhere);
   ADD ("fifty-machines-at-most", test_fifty_machines_at_most);
   ADD ("policy-set-and-show", test_policy_set_and_show);
+  ADD ("back-up-now", test_back_up_now);
+  ADD ("killed-agent-leaves-a-failed-job", test_killed_agent_leaves_a_failed_job);
 #undef ADD
   g_test_add ("/cli/register/passphrase-in-secret-service", Fixture, NULL, fixture_set_up_keyring,
               test_passphrase_in_secret_service, fixture_tear_down);

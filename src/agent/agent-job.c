@@ -1,0 +1,396 @@
+/* agent-job.c: one job of the agent, exported as io.github.coffer.Job1.
+ *
+ * A job is recorded in the catalog when it starts and when it ends, so the
+ * history survives the agent; a job the agent was killed in is marked failed
+ * at the next start (agent-service.c). The work runs in a worker thread; the
+ * thread only stores its latest progress, and a timer on the main loop
+ * publishes it at most four times a second, with the rate and the ETA.
+ */
+#include "config.h"
+
+#include "agent-job.h"
+
+#include <string.h>
+
+#define PROGRESS_INTERVAL_MS 250
+
+struct _AgentJob
+{
+  GObject parent_instance;
+
+  CofferCatalog *catalog;
+  char *state_dir;
+  CofferJobRecord *record;
+  char *object_path;
+  CofferDBusJob *skeleton;
+  GCancellable *cancellable;
+
+  GMutex lock; /* guards progress */
+  CofferBackupProgress progress;
+  guint progress_source;
+  guint64 last_bytes;
+  gint64 last_time;
+  double rate;
+  guint64 expected_bytes;
+  gint64 retain_until;
+};
+
+G_DEFINE_FINAL_TYPE (AgentJob, agent_job, G_TYPE_OBJECT)
+
+static void
+agent_job_dispose (GObject *object)
+{
+  AgentJob *self = AGENT_JOB (object);
+
+  g_clear_handle_id (&self->progress_source, g_source_remove);
+  if (self->skeleton != NULL &&
+      g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)) != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (agent_job_parent_class)->dispose (object);
+}
+
+static void
+agent_job_finalize (GObject *object)
+{
+  AgentJob *self = AGENT_JOB (object);
+
+  g_clear_pointer (&self->record, coffer_job_record_free);
+  g_free (self->object_path);
+  g_free (self->state_dir);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (agent_job_parent_class)->finalize (object);
+}
+
+static void
+agent_job_class_init (AgentJobClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = agent_job_dispose;
+  object_class->finalize = agent_job_finalize;
+}
+
+static void
+agent_job_init (AgentJob *self)
+{
+  g_mutex_init (&self->lock);
+  self->cancellable = g_cancellable_new ();
+}
+
+static gboolean
+handle_cancel (AgentJob *self, GDBusMethodInvocation *invocation)
+{
+  agent_job_cancel (self);
+  coffer_dbus_job_complete_cancel (self->skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/**
+ * agent_job_new:
+ * @catalog: the catalog to record it in
+ * @state_dir: the state folder
+ * @kind: "backup", "recovery", "prune", "check" or "cache-move"
+ * @error: return location for a #GError
+ *
+ * Records a new running job. Call from the main thread (a quick insert).
+ *
+ * Returns: (transfer full): the job
+ */
+AgentJob *
+agent_job_new (CofferCatalog *catalog, const char *state_dir, const char *kind, GError **error)
+{
+  g_autoptr (AgentJob) self = g_object_new (AGENT_TYPE_JOB, NULL);
+
+  self->catalog = g_object_ref (catalog);
+  self->state_dir = g_strdup (state_dir);
+  self->record = g_new0 (CofferJobRecord, 1);
+  self->record->kind = g_strdup (kind);
+  self->record->status = g_strdup ("running");
+  self->record->phase = g_strdup ("Initializing");
+  self->record->started_at = g_get_real_time () / G_USEC_PER_SEC;
+  if (!coffer_catalog_add_job (catalog, self->record, error))
+    return NULL;
+
+  self->object_path =
+      g_strdup_printf ("%s/Jobs/%" G_GINT64_FORMAT, AGENT_OBJECT_PATH, self->record->id);
+  self->skeleton = coffer_dbus_job_skeleton_new ();
+  coffer_dbus_job_set_id (self->skeleton, self->record->id);
+  coffer_dbus_job_set_kind (self->skeleton, kind);
+  coffer_dbus_job_set_status (self->skeleton, "running");
+  coffer_dbus_job_set_phase (self->skeleton, "Initializing");
+  g_signal_connect_swapped (self->skeleton, "handle-cancel", G_CALLBACK (handle_cancel), self);
+  return g_steal_pointer (&self);
+}
+
+gint64
+agent_job_get_id (AgentJob *self)
+{
+  return self->record->id;
+}
+
+const char *
+agent_job_get_object_path (AgentJob *self)
+{
+  return self->object_path;
+}
+
+gboolean
+agent_job_export (AgentJob *self, GDBusConnection *connection, GError **error)
+{
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                           self->object_path, error);
+}
+
+void
+agent_job_cancel (AgentJob *self)
+{
+  g_cancellable_cancel (self->cancellable);
+}
+
+/* Runs in the job's thread. */
+static void
+progress_cb (const CofferBackupProgress *progress, gpointer user_data)
+{
+  AgentJob *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->progress = *progress;
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+publish_progress_cb (gpointer user_data)
+{
+  AgentJob *self = user_data;
+  CofferBackupProgress progress;
+  GVariantBuilder builder;
+  gint64 now = g_get_monotonic_time ();
+  gint64 eta = -1;
+
+  g_mutex_lock (&self->lock);
+  progress = self->progress;
+  g_mutex_unlock (&self->lock);
+
+  /* Rate over the last interval, smoothed. */
+  if (self->last_time != 0 && now > self->last_time)
+    {
+      double instant = (double) (progress.bytes_scanned - self->last_bytes) * G_USEC_PER_SEC /
+                       (now - self->last_time);
+      self->rate = self->rate == 0 ? instant : 0.8 * self->rate + 0.2 * instant;
+    }
+  self->last_time = now;
+  self->last_bytes = progress.bytes_scanned;
+  if (self->rate > 0 && self->expected_bytes > progress.bytes_scanned)
+    eta = (self->expected_bytes - progress.bytes_scanned) / self->rate;
+
+  if (progress.phase != NULL)
+    coffer_dbus_job_set_phase (self->skeleton, progress.phase);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "phase",
+                         g_variant_new_string (progress.phase != NULL ? progress.phase : ""));
+  g_variant_builder_add (&builder, "{sv}", "bytes-scanned",
+                         g_variant_new_uint64 (progress.bytes_scanned));
+  g_variant_builder_add (&builder, "{sv}", "bytes-sent",
+                         g_variant_new_uint64 (progress.bytes_sent));
+  g_variant_builder_add (&builder, "{sv}", "files-scanned",
+                         g_variant_new_uint64 (progress.files_scanned));
+  g_variant_builder_add (&builder, "{sv}", "files-backed-up",
+                         g_variant_new_uint64 (progress.files_read));
+  g_variant_builder_add (&builder, "{sv}", "files-failed",
+                         g_variant_new_uint64 (progress.files_failed));
+  g_variant_builder_add (&builder, "{sv}", "rate", g_variant_new_double (self->rate));
+  g_variant_builder_add (&builder, "{sv}", "eta", g_variant_new_int64 (eta));
+  coffer_dbus_job_emit_progress (self->skeleton, g_variant_builder_end (&builder));
+  return G_SOURCE_CONTINUE;
+}
+
+/* The backup of the registered machine, in the job's thread. */
+static CofferBackupResult *
+back_up (AgentJob *self, GError **error)
+{
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autoptr (CofferMasterKeys) keys = NULL;
+  g_autoptr (CofferPolicy) policy = NULL;
+  g_autofree char *passphrase = NULL;
+  g_autofree char *cache_dir = NULL;
+  g_autofree char *vault_root = NULL;
+  CofferSecretBackend backend;
+  const char *skip[4] = { NULL };
+  CofferBackupOptions options = { 0 };
+
+  vault = coffer_open_registered_vault (self->catalog, &registration, self->cancellable, error);
+  if (vault == NULL)
+    return NULL;
+  passphrase = coffer_secret_lookup (self->state_dir, COFFER_SECRET_PASSPHRASE,
+                                     registration->machine_id, &backend, self->cancellable, error);
+  if (passphrase == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+                     "The passphrase of this server is not stored on it; register again with "
+                     "--existing to store it.");
+      return NULL;
+    }
+  keys = coffer_machine_unlock_keys (vault, registration->machine_id, passphrase, NULL,
+                                     self->cancellable, error);
+  coffer_passphrase_free (g_steal_pointer (&passphrase));
+  if (keys == NULL)
+    return NULL;
+  policy = coffer_policy_load (self->catalog, error);
+  if (policy == NULL)
+    return NULL;
+  cache_dir = coffer_catalog_get_setting (self->catalog, COFFER_SETTING_CACHE_FOLDER, NULL);
+  if (cache_dir == NULL)
+    cache_dir = coffer_paths_default_cache_dir ();
+  if (!coffer_cache_folder_check (cache_dir, error))
+    return NULL;
+
+  /* Never back up the state folder, the cache folder or the vault itself. */
+  skip[0] = self->state_dir;
+  skip[1] = cache_dir;
+  if (g_path_is_absolute (registration->storage_location))
+    skip[2] = vault_root = g_strdup (registration->storage_location);
+
+  options.vault = vault;
+  options.machine_id = registration->machine_id;
+  options.keys = keys;
+  options.policy = policy;
+  options.cache_dir = cache_dir;
+  options.skip_paths = skip;
+  options.on_demand = TRUE;
+  options.retain_until = self->retain_until;
+  options.progress = progress_cb;
+  options.progress_data = self;
+  return coffer_backup_run (&options, self->cancellable, error);
+}
+
+static void
+backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentJob *self = source_object;
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  CofferJobRecord *record = self->record;
+
+  result = back_up (self, &error);
+
+  g_free (record->status);
+  g_free (record->message);
+  record->ended_at = g_get_real_time () / G_USEC_PER_SEC;
+  record->bytes_scanned = self->progress.bytes_scanned;
+  record->bytes_sent = self->progress.bytes_sent;
+  record->files_scanned = self->progress.files_scanned;
+  record->files_backed_up = self->progress.files_read;
+  record->files_failed = self->progress.files_failed;
+  if (result != NULL)
+    {
+      g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+      g_autoptr (GPtrArray) reasons = g_ptr_array_new ();
+
+      record->bytes_scanned = result->totals.bytes_scanned;
+      record->bytes_sent = result->totals.bytes_sent;
+      record->files_scanned = result->totals.files_scanned;
+      record->files_backed_up = result->totals.files_read;
+      record->files_failed = result->totals.files_failed;
+      g_free (record->recovery_point);
+      record->recovery_point = g_strdup (result->snapshot->id);
+      for (guint i = 0; i < result->failed->len; i++)
+        {
+          CofferFailedItem *item = g_ptr_array_index (result->failed, i);
+          g_ptr_array_add (paths, item->path);
+          g_ptr_array_add (reasons, item->reason);
+        }
+      if (paths->len > 0)
+        {
+          g_autoptr (GError) items_error = NULL;
+          if (!coffer_catalog_add_failed_items (
+                  self->catalog, record->id, (const char *const *) paths->pdata,
+                  (const char *const *) reasons->pdata, paths->len, &items_error))
+            g_warning ("%s", items_error->message);
+        }
+      record->status = g_strdup (result->failed->len > 0 ? "warnings" : "completed");
+      record->message = result->failed->len > 0
+                            ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "Completed with warnings: %u file was "
+                                                            "not backed up.",
+                                                            "Completed with warnings: %u files "
+                                                            "were not backed up.",
+                                                            result->failed->len),
+                                               result->failed->len)
+                            : g_strdup ("Job completed.");
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      record->status = g_strdup ("cancelled");
+      record->message = g_strdup ("Cancelled. What was already uploaded is kept, and the next "
+                                  "backup builds on it.");
+    }
+  else
+    {
+      record->status = g_strdup ("failed");
+      record->message = g_strdup (error->message);
+    }
+  g_free (record->phase);
+  record->phase =
+      g_strdup (g_str_equal (record->status, "failed") ? "Job failed." : "Job completed.");
+
+  {
+    g_autoptr (GError) record_error = NULL;
+    if (!coffer_catalog_update_job (self->catalog, record, &record_error))
+      g_warning ("%s", record_error->message);
+  }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+backup_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AgentJob *self = AGENT_JOB (source);
+  GTask *outer = user_data;
+
+  g_clear_handle_id (&self->progress_source, g_source_remove);
+  publish_progress_cb (self);
+  coffer_dbus_job_set_status (self->skeleton, self->record->status);
+  coffer_dbus_job_set_phase (self->skeleton, self->record->phase);
+  coffer_dbus_job_emit_finished (self->skeleton, self->record->status, self->record->message);
+  g_message ("Job %" G_GINT64_FORMAT " (%s) ended: %s — %s", self->record->id, self->record->kind,
+             self->record->status, self->record->message);
+  g_task_return_boolean (outer, TRUE);
+  g_object_unref (outer);
+}
+
+/**
+ * agent_job_run_backup:
+ * @self: a new job of kind "backup"
+ * @retain_until: the recovery point's retain-until, Unix seconds
+ * @callback: called on the main context when the job has ended
+ * @user_data: data for @callback
+ *
+ * Runs a Back Up Now in a worker thread.
+ */
+void
+agent_job_run_backup (AgentJob *self,
+                      gint64 retain_until,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, NULL, backup_done_cb, g_task_new (self, NULL, callback, user_data));
+
+  self->retain_until = retain_until;
+  self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
+  g_task_set_source_tag (task, agent_job_run_backup);
+  g_task_run_in_thread (task, backup_thread);
+}
+
+gboolean
+agent_job_run_finish (AgentJob *self, GAsyncResult *result)
+{
+  return g_task_propagate_boolean (G_TASK (result), NULL);
+}

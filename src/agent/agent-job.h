@@ -1,0 +1,25 @@
+/* agent-job.h: one job of the agent, exported as io.github.coffer.Job1. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "coffer.h"
+
+G_BEGIN_DECLS
+
+#define AGENT_TYPE_JOB (agent_job_get_type ())
+G_DECLARE_FINAL_TYPE (AgentJob, agent_job, AGENT, JOB, GObject)
+
+AgentJob *
+agent_job_new (CofferCatalog *catalog, const char *state_dir, const char *kind, GError **error);
+gint64 agent_job_get_id (AgentJob *self);
+const char *agent_job_get_object_path (AgentJob *self);
+gboolean agent_job_export (AgentJob *self, GDBusConnection *connection, GError **error);
+void agent_job_cancel (AgentJob *self);
+void agent_job_run_backup (AgentJob *self,
+                           gint64 retain_until,
+                           GAsyncReadyCallback callback,
+                           gpointer user_data);
+gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
+
+G_END_DECLS

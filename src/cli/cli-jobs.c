@@ -1,0 +1,454 @@
+/* cli-jobs.c: `coffer backup`, `coffer jobs`, `coffer job show|cancel`.
+ *
+ * `coffer backup --wait` subscribes to the job signals before it starts the
+ * job, so it sees every progress report and the end, whatever the timing.
+ * Exit statuses: 0 completed, 3 completed with warnings, 1 failed or
+ * cancelled (cli-commands.h).
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli-commands.h"
+
+#define FAILED_ITEMS_PAGE 500
+
+typedef struct
+{
+  GMainLoop *loop;
+  char *job_path;
+  gboolean tty;
+  char *last_phase;
+  int exit_status;
+  gboolean ended;
+} Waiter;
+
+static char *
+format_eta (gint64 seconds)
+{
+  if (seconds < 0)
+    return g_strdup ("—");
+  if (seconds >= 3600)
+    return g_strdup_printf ("%" G_GINT64_FORMAT ":%02d:%02d", seconds / 3600,
+                            (int) (seconds / 60 % 60), (int) (seconds % 60));
+  return g_strdup_printf ("%d:%02d", (int) (seconds / 60), (int) (seconds % 60));
+}
+
+static void
+print_progress (Waiter *waiter, GVariant *progress)
+{
+  const char *phase = "";
+  guint64 scanned = 0, sent = 0, files = 0, failed = 0;
+  double rate = 0;
+  gint64 eta = -1;
+  g_autofree char *scanned_text = NULL;
+  g_autofree char *sent_text = NULL;
+  g_autofree char *rate_text = NULL;
+  g_autofree char *eta_text = NULL;
+
+  g_variant_lookup (progress, "phase", "&s", &phase);
+  g_variant_lookup (progress, "bytes-scanned", "t", &scanned);
+  g_variant_lookup (progress, "bytes-sent", "t", &sent);
+  g_variant_lookup (progress, "files-scanned", "t", &files);
+  g_variant_lookup (progress, "files-failed", "t", &failed);
+  g_variant_lookup (progress, "rate", "d", &rate);
+  g_variant_lookup (progress, "eta", "x", &eta);
+
+  if (!waiter->tty)
+    {
+      /* Not a terminal: one line per phase, not a stream of updates. */
+      if (*phase != '\0' && g_strcmp0 (waiter->last_phase, phase) != 0 &&
+          !g_str_equal (phase, "Job completed."))
+        g_printerr ("%s\n", phase);
+      g_free (waiter->last_phase);
+      waiter->last_phase = g_strdup (phase);
+      return;
+    }
+
+  scanned_text = g_format_size (scanned);
+  sent_text = g_format_size (sent);
+  rate_text = g_format_size ((guint64) rate);
+  eta_text = format_eta (eta);
+  /* Translators: a progress line of `coffer backup --wait`. */
+  g_printerr (_ ("\r\033[K%s %s scanned, %s sent, %" G_GUINT64_FORMAT " files, %" G_GUINT64_FORMAT
+                 " failed, %s/s, ETA %s"),
+              phase, scanned_text, sent_text, files, failed, rate_text, eta_text);
+}
+
+static void
+job_signal_cb (GDBusConnection *connection,
+               const char *sender,
+               const char *path,
+               const char *interface,
+               const char *signal,
+               GVariant *parameters,
+               gpointer user_data)
+{
+  Waiter *waiter = user_data;
+
+  if (waiter->job_path == NULL || !g_str_equal (path, waiter->job_path) || waiter->ended)
+    return;
+
+  if (g_str_equal (signal, "Progress"))
+    {
+      g_autoptr (GVariant) progress = g_variant_get_child_value (parameters, 0);
+      print_progress (waiter, progress);
+    }
+  else if (g_str_equal (signal, "Finished"))
+    {
+      const char *status, *message;
+
+      g_variant_get (parameters, "(&s&s)", &status, &message);
+      if (waiter->tty)
+        g_printerr ("\n");
+      g_print ("%s\n", message);
+      waiter->exit_status = g_str_equal (status, "completed")  ? CLI_EXIT_OK
+                            : g_str_equal (status, "warnings") ? CLI_EXIT_WARNINGS
+                                                               : CLI_EXIT_FAILED;
+      waiter->ended = TRUE;
+      g_main_loop_quit (waiter->loop);
+    }
+}
+
+static void
+agent_vanished_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Waiter *waiter = user_data;
+
+  if (waiter->ended || waiter->job_path == NULL)
+    return;
+  g_printerr (_ ("\ncoffer: The agent stopped while the job ran.\n"));
+  waiter->exit_status = CLI_EXIT_FAILED;
+  waiter->ended = TRUE;
+  g_main_loop_quit (waiter->loop);
+}
+
+static gboolean
+parse_day (const char *text, gint64 *out_unix)
+{
+  int year, month, day;
+  g_autoptr (GDateTime) end = NULL;
+
+  if (text == NULL || sscanf (text, "%4d-%2d-%2d", &year, &month, &day) != 3 || strlen (text) != 10)
+    return FALSE;
+  /* Kept until the end of that day, local time. */
+  end = g_date_time_new_local (year, month, day, 23, 59, 59);
+  if (end == NULL)
+    return FALSE;
+  *out_unix = g_date_time_to_unix (end);
+  return TRUE;
+}
+
+int
+cli_backup (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *retain = NULL;
+  g_autofree char *job_path = NULL;
+  GDBusConnection *connection;
+  GVariantBuilder options;
+  gboolean wait = FALSE;
+  guint64 id = 0;
+  gint64 retain_until = 0;
+  guint subscription, watch;
+  Waiter waiter = { 0 };
+  const GOptionEntry entries[] = {
+    { "retain-until", 0, 0, G_OPTION_ARG_STRING, &retain,
+      N_ ("Keep this recovery point until the end of this day (default: 30 days)"), "YYYY-MM-DD" },
+    { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, N_ ("Show the progress and wait for the end"), NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _ ("Back up now. The backup runs in the agent; closing "
+                                            "the terminal does not stop it."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!cli_parse_options (context, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (retain != NULL &&
+      (!parse_day (retain, &retain_until) || retain_until < g_get_real_time () / G_USEC_PER_SEC))
+    {
+      g_printerr (_ ("coffer: --retain-until needs a day from today on, as YYYY-MM-DD.\n"));
+      return CLI_EXIT_USAGE;
+    }
+
+  agent = cli_agent_connect (&error);
+  if (agent == NULL)
+    return cli_report_error (error);
+  connection = g_dbus_proxy_get_connection (G_DBUS_PROXY (agent));
+
+  waiter.loop = g_main_loop_new (NULL, FALSE);
+  waiter.tty = isatty (STDERR_FILENO);
+  waiter.exit_status = CLI_EXIT_FAILED;
+  subscription = g_dbus_connection_signal_subscribe (
+      connection, AGENT_BUS_NAME, "io.github.coffer.Job1", NULL, NULL, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, job_signal_cb, &waiter, NULL);
+  watch = g_bus_watch_name_on_connection (connection, AGENT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          NULL, agent_vanished_cb, &waiter, NULL);
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (retain_until != 0)
+    g_variant_builder_add (&options, "{sv}", "retain-until", g_variant_new_int64 (retain_until));
+  if (!coffer_dbus_agent_call_start_backup_sync (agent, g_variant_builder_end (&options),
+                                                 G_DBUS_CALL_FLAGS_NONE, -1, &job_path, &id, NULL,
+                                                 &error))
+    {
+      g_dbus_connection_signal_unsubscribe (connection, subscription);
+      g_bus_unwatch_name (watch);
+      g_main_loop_unref (waiter.loop);
+      return cli_report_error (error);
+    }
+
+  g_print (_ ("Backup job %" G_GUINT64_FORMAT " started.\n"), id);
+  if (wait)
+    {
+      waiter.job_path = g_strdup (job_path);
+      g_main_loop_run (waiter.loop);
+      if (waiter.exit_status == CLI_EXIT_WARNINGS)
+        g_print (_ ("See what was not backed up: coffer job show %" G_GUINT64_FORMAT "\n"), id);
+    }
+  else
+    waiter.exit_status = CLI_EXIT_OK;
+
+  g_dbus_connection_signal_unsubscribe (connection, subscription);
+  g_bus_unwatch_name (watch);
+  g_main_loop_unref (waiter.loop);
+  g_free (waiter.job_path);
+  g_free (waiter.last_phase);
+  return waiter.exit_status;
+}
+
+static char *
+format_time (gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) time = NULL;
+
+  if (unix_seconds <= 0)
+    return g_strdup ("—");
+  time = g_date_time_new_from_unix_local (unix_seconds);
+  return g_date_time_format (time, "%Y-%m-%d %H:%M:%S");
+}
+
+static void
+print_job_line (GVariant *job)
+{
+  guint64 id = 0, sent = 0, files = 0;
+  gint64 started = 0;
+  const char *kind = "", *status = "";
+  g_autofree char *started_text = NULL;
+  g_autofree char *sent_text = NULL;
+
+  g_variant_lookup (job, "id", "t", &id);
+  g_variant_lookup (job, "kind", "&s", &kind);
+  g_variant_lookup (job, "status", "&s", &status);
+  g_variant_lookup (job, "started-at", "x", &started);
+  g_variant_lookup (job, "bytes-sent", "t", &sent);
+  g_variant_lookup (job, "files-scanned", "t", &files);
+  started_text = format_time (started);
+  sent_text = g_format_size (sent);
+  g_print ("%6" G_GUINT64_FORMAT "  %-10s  %-10s  %s  %10s  %8" G_GUINT64_FORMAT "\n", id, kind,
+           status, started_text, sent_text, files);
+}
+
+int
+cli_jobs (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GVariant) jobs = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *status = NULL;
+  gboolean json = FALSE;
+  int limit = 50, offset = 0;
+  GVariantIter iter;
+  GVariant *job;
+  const GOptionEntry entries[] = {
+    { "status", 0, 0, G_OPTION_ARG_STRING, &status,
+      N_ ("Only jobs with this status: running, completed, warnings, failed, cancelled"),
+      "STATUS" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, N_ ("Show at most this many (default 50)"), "N" },
+    { "offset", 0, 0, G_OPTION_ARG_INT, &offset, N_ ("Skip this many of the newest"), "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print the jobs as JSON"), NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _ ("List the job history, newest first."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!cli_parse_options (context, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (limit < 1 || limit > 1000 || offset < 0)
+    {
+      g_printerr (_ ("coffer: --limit is between 1 and 1000, --offset at least 0.\n"));
+      return CLI_EXIT_USAGE;
+    }
+
+  agent = cli_agent_connect (&error);
+  if (agent == NULL ||
+      !coffer_dbus_agent_call_list_jobs_sync (agent, offset, limit, status != NULL ? status : "",
+                                              G_DBUS_CALL_FLAGS_NONE, -1, &jobs, NULL, &error))
+    return cli_report_error (error);
+
+  if (json)
+    {
+      g_autoptr (JsonNode) node = json_gvariant_serialize (jobs);
+      cli_print_json (node);
+      return CLI_EXIT_OK;
+    }
+  if (g_variant_n_children (jobs) == 0)
+    {
+      g_print ("%s\n", _ ("No jobs yet."));
+      return CLI_EXIT_OK;
+    }
+  /* Translators: the column titles of `coffer jobs`; keep the widths. */
+  g_print ("%s\n", _ ("    ID  KIND        STATUS      STARTED                    SENT     FILES"));
+  g_variant_iter_init (&iter, jobs);
+  while ((job = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      print_job_line (job);
+      g_variant_unref (job);
+    }
+  return CLI_EXIT_OK;
+}
+
+static gboolean
+parse_id (int argc, char **argv, guint64 *out_id)
+{
+  char *end = NULL;
+
+  if (argc != 2)
+    {
+      g_printerr (_ ("coffer: %s needs one job number.\n"), argv[0]);
+      return FALSE;
+    }
+  *out_id = g_ascii_strtoull (argv[1], &end, 10);
+  if (end == argv[1] || *end != '\0')
+    {
+      g_printerr (_ ("coffer: “%s” is not a job number.\n"), argv[1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+cli_job_show (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GVariant) job = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean json = FALSE;
+  guint64 id;
+  const char *text;
+  guint64 number;
+  gint64 when;
+  guint total = 0;
+  guint offset = 0;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print the job as JSON"), NULL }, { NULL }
+  };
+
+  context = g_option_context_new (_ ("ID"));
+  g_option_context_set_summary (context, _ ("Show a job's details and what it could not back "
+                                            "up, with the reason for each."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!cli_parse_options (context, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (!parse_id (argc, argv, &id))
+    return CLI_EXIT_USAGE;
+
+  agent = cli_agent_connect (&error);
+  if (agent == NULL || !coffer_dbus_agent_call_get_job_sync (agent, id, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                             &job, NULL, &error))
+    return cli_report_error (error);
+
+  if (json)
+    {
+      g_autoptr (JsonNode) node = json_gvariant_serialize (job);
+      cli_print_json (node);
+      return CLI_EXIT_OK;
+    }
+
+#define SHOW_STRING(label, key)                                                                    \
+  if (g_variant_lookup (job, key, "&s", &text) && *text != '\0')                                   \
+    g_print ("%-18s%s\n", label, text);
+#define SHOW_NUMBER(label, key)                                                                    \
+  if (g_variant_lookup (job, key, "t", &number))                                                   \
+    g_print ("%-18s%" G_GUINT64_FORMAT "\n", label, number);
+#define SHOW_SIZE(label, key)                                                                      \
+  if (g_variant_lookup (job, key, "t", &number))                                                   \
+    {                                                                                              \
+      g_autofree char *size = g_format_size (number);                                              \
+      g_print ("%-18s%s\n", label, size);                                                          \
+    }
+#define SHOW_TIME(label, key)                                                                      \
+  if (g_variant_lookup (job, key, "x", &when))                                                     \
+    {                                                                                              \
+      g_autofree char *time = format_time (when);                                                  \
+      g_print ("%-18s%s\n", label, time);                                                          \
+    }
+  SHOW_NUMBER (_ ("Job:"), "id");
+  SHOW_STRING (_ ("Kind:"), "kind");
+  SHOW_STRING (_ ("Status:"), "status");
+  SHOW_STRING (_ ("Phase:"), "phase");
+  SHOW_STRING (_ ("Result:"), "message");
+  SHOW_TIME (_ ("Started:"), "started-at");
+  SHOW_TIME (_ ("Ended:"), "ended-at");
+  SHOW_SIZE (_ ("Scanned:"), "bytes-scanned");
+  SHOW_SIZE (_ ("Sent:"), "bytes-sent");
+  SHOW_NUMBER (_ ("Files scanned:"), "files-scanned");
+  SHOW_NUMBER (_ ("Files backed up:"), "files-backed-up");
+  SHOW_NUMBER (_ ("Files failed:"), "files-failed");
+  SHOW_STRING (_ ("Recovery point:"), "recovery-point");
+#undef SHOW_STRING
+#undef SHOW_NUMBER
+#undef SHOW_SIZE
+#undef SHOW_TIME
+
+  do
+    {
+      g_autoptr (GVariant) items = NULL;
+      GVariantIter iter;
+      const char *path, *reason;
+
+      if (!coffer_dbus_agent_call_get_failed_items_sync (agent, id, offset, FAILED_ITEMS_PAGE,
+                                                         G_DBUS_CALL_FLAGS_NONE, -1, &items, &total,
+                                                         NULL, &error))
+        return cli_report_error (error);
+      if (offset == 0 && total > 0)
+        g_print ("\n%s\n", _ ("Not backed up:"));
+      g_variant_iter_init (&iter, items);
+      while (g_variant_iter_next (&iter, "(&s&s)", &path, &reason))
+        g_print ("  %s\n      %s\n", path, reason);
+      offset += FAILED_ITEMS_PAGE;
+    }
+  while (offset < total);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_job_cancel (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 id;
+
+  context = g_option_context_new (_ ("ID"));
+  g_option_context_set_summary (context, _ ("Cancel a running job. What it finished is kept."));
+  if (!cli_parse_options (context, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (!parse_id (argc, argv, &id))
+    return CLI_EXIT_USAGE;
+
+  agent = cli_agent_connect (&error);
+  if (agent == NULL ||
+      !coffer_dbus_agent_call_cancel_job_sync (agent, id, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
+    return cli_report_error (error);
+  g_print (_ ("Job %" G_GUINT64_FORMAT " is being cancelled.\n"), id);
+  return CLI_EXIT_OK;
+}
