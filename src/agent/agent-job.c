@@ -209,24 +209,22 @@ publish_progress_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The backup of the registered machine, in the job's thread. */
-static CofferBackupResult *
-back_up (AgentJob *self, GError **error)
+/* Opens the vault and this machine's keys, in the job's thread. */
+static gboolean
+unlock (AgentJob *self,
+        CofferRegistration **out_registration,
+        CofferVault **out_vault,
+        CofferMasterKeys **out_keys,
+        GError **error)
 {
   g_autoptr (CofferRegistration) registration = NULL;
   g_autoptr (CofferVault) vault = NULL;
-  g_autoptr (CofferMasterKeys) keys = NULL;
-  g_autoptr (CofferPolicy) policy = NULL;
   g_autofree char *passphrase = NULL;
-  g_autofree char *cache_dir = NULL;
-  g_autofree char *vault_root = NULL;
   CofferSecretBackend backend;
-  const char *skip[4] = { NULL };
-  CofferBackupOptions options = { 0 };
 
   vault = coffer_open_registered_vault (self->catalog, &registration, self->cancellable, error);
   if (vault == NULL)
-    return NULL;
+    return FALSE;
   passphrase = coffer_secret_lookup (self->state_dir, COFFER_SECRET_PASSPHRASE,
                                      registration->machine_id, &backend, self->cancellable, error);
   if (passphrase == NULL)
@@ -235,12 +233,32 @@ back_up (AgentJob *self, GError **error)
         g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
                      "The passphrase of this server is not stored on it; register again with "
                      "--existing to store it.");
-      return NULL;
+      return FALSE;
     }
-  keys = coffer_machine_unlock_keys (vault, registration->machine_id, passphrase, NULL,
-                                     self->cancellable, error);
+  *out_keys = coffer_machine_unlock_keys (vault, registration->machine_id, passphrase, NULL,
+                                          self->cancellable, error);
   coffer_passphrase_free (g_steal_pointer (&passphrase));
-  if (keys == NULL)
+  if (*out_keys == NULL)
+    return FALSE;
+  *out_registration = g_steal_pointer (&registration);
+  *out_vault = g_steal_pointer (&vault);
+  return TRUE;
+}
+
+/* The backup of the registered machine, in the job's thread. */
+static CofferBackupResult *
+back_up (AgentJob *self, GError **error)
+{
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autoptr (CofferMasterKeys) keys = NULL;
+  g_autoptr (CofferPolicy) policy = NULL;
+  g_autofree char *cache_dir = NULL;
+  g_autofree char *vault_root = NULL;
+  const char *skip[4] = { NULL };
+  CofferBackupOptions options = { 0 };
+
+  if (!unlock (self, &registration, &vault, &keys, error))
     return NULL;
   policy = coffer_policy_load (self->catalog, error);
   if (policy == NULL)
@@ -271,6 +289,92 @@ back_up (AgentJob *self, GError **error)
 }
 
 static void
+record_failed_items (AgentJob *self, GPtrArray *items)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+  g_autoptr (GPtrArray) reasons = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      CofferFailedItem *item = g_ptr_array_index (items, i);
+      g_ptr_array_add (paths, item->path);
+      g_ptr_array_add (reasons, item->reason);
+    }
+  if (paths->len > 0 && !coffer_catalog_add_failed_items (
+                            self->catalog, self->record->id, (const char *const *) paths->pdata,
+                            (const char *const *) reasons->pdata, paths->len, &error))
+    g_warning ("%s", error->message);
+}
+
+/* Sets the record's end, status and message, and saves it. */
+static void
+end_record (AgentJob *self, const char *status, char *message)
+{
+  CofferJobRecord *record = self->record;
+  g_autoptr (GError) error = NULL;
+
+  g_free (record->status);
+  record->status = g_strdup (status);
+  g_free (record->message);
+  record->message = message;
+  record->ended_at = g_get_real_time () / G_USEC_PER_SEC;
+  g_free (record->phase);
+  record->phase = g_strdup (g_str_equal (status, "failed") ? "Job failed." : "Job completed.");
+  if (!coffer_catalog_update_job (self->catalog, record, &error))
+    g_warning ("%s", error->message);
+}
+
+static void
+end_with_error (AgentJob *self, const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    end_record (self, "cancelled",
+                g_strdup ("Cancelled. What was already done is kept, and the next job builds on "
+                          "it."));
+  else
+    end_record (self, "failed", g_strdup (error->message));
+}
+
+static void
+check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentJob *self = source_object;
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autoptr (CofferMasterKeys) keys = NULL;
+  g_autoptr (CofferCheckResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean read_data = GPOINTER_TO_INT (task_data);
+
+  if (unlock (self, &registration, &vault, &keys, &error))
+    result = coffer_check_run (vault, registration->machine_id, keys, read_data, progress_cb, self,
+                               self->cancellable, &error);
+  if (result == NULL)
+    end_with_error (self, error);
+  else
+    {
+      self->record->files_failed = result->problems->len;
+      record_failed_items (self, result->problems);
+      if (result->problems->len > 0)
+        end_record (self, "failed",
+                    g_strdup_printf ("The check found %u damaged or missing objects; see “coffer "
+                                     "job show %" G_GINT64_FORMAT "” for which, and the files that "
+                                     "need them.",
+                                     result->problems->len, self->record->id));
+      else
+        end_record (self, "completed",
+                    g_strdup_printf ("No damage found: %u recovery points, %u packs%s%s.",
+                                     result->snapshots, result->packs,
+                                     read_data ? ", every blob read and verified" : "",
+                                     result->notes->len > 0
+                                         ? " (packs no index names are removed by the next prune)"
+                                         : ""));
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
 backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   AgentJob *self = source_object;
@@ -280,71 +384,39 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
 
   result = back_up (self, &error);
 
-  g_free (record->status);
-  g_free (record->message);
-  record->ended_at = g_get_real_time () / G_USEC_PER_SEC;
+  g_mutex_lock (&self->lock);
   record->bytes_scanned = self->progress.bytes_scanned;
   record->bytes_sent = self->progress.bytes_sent;
   record->files_scanned = self->progress.files_scanned;
   record->files_backed_up = self->progress.files_read;
   record->files_failed = self->progress.files_failed;
-  if (result != NULL)
+  g_mutex_unlock (&self->lock);
+  if (result == NULL)
     {
-      g_autoptr (GPtrArray) paths = g_ptr_array_new ();
-      g_autoptr (GPtrArray) reasons = g_ptr_array_new ();
+      end_with_error (self, error);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
 
-      record->bytes_scanned = result->totals.bytes_scanned;
-      record->bytes_sent = result->totals.bytes_sent;
-      record->files_scanned = result->totals.files_scanned;
-      record->files_backed_up = result->totals.files_read;
-      record->files_failed = result->totals.files_failed;
-      g_free (record->recovery_point);
-      record->recovery_point = g_strdup (result->snapshot->id);
-      for (guint i = 0; i < result->failed->len; i++)
-        {
-          CofferFailedItem *item = g_ptr_array_index (result->failed, i);
-          g_ptr_array_add (paths, item->path);
-          g_ptr_array_add (reasons, item->reason);
-        }
-      if (paths->len > 0)
-        {
-          g_autoptr (GError) items_error = NULL;
-          if (!coffer_catalog_add_failed_items (
-                  self->catalog, record->id, (const char *const *) paths->pdata,
-                  (const char *const *) reasons->pdata, paths->len, &items_error))
-            g_warning ("%s", items_error->message);
-        }
-      record->status = g_strdup (result->failed->len > 0 ? "warnings" : "completed");
-      record->message = result->failed->len > 0
-                            ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                            "Completed with warnings: %u file was "
-                                                            "not backed up.",
-                                                            "Completed with warnings: %u files "
-                                                            "were not backed up.",
-                                                            result->failed->len),
-                                               result->failed->len)
-                            : g_strdup ("Job completed.");
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      record->status = g_strdup ("cancelled");
-      record->message = g_strdup ("Cancelled. What was already uploaded is kept, and the next "
-                                  "backup builds on it.");
-    }
+  record->bytes_scanned = result->totals.bytes_scanned;
+  record->bytes_sent = result->totals.bytes_sent;
+  record->files_scanned = result->totals.files_scanned;
+  record->files_backed_up = result->totals.files_read;
+  record->files_failed = result->totals.files_failed;
+  g_free (record->recovery_point);
+  record->recovery_point = g_strdup (result->snapshot->id);
+  record_failed_items (self, result->failed);
+  if (result->failed->len > 0)
+    end_record (self, "warnings",
+                g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                              "Completed with warnings: %u file was not backed "
+                                              "up.",
+                                              "Completed with warnings: %u files were not backed "
+                                              "up.",
+                                              result->failed->len),
+                                 result->failed->len));
   else
-    {
-      record->status = g_strdup ("failed");
-      record->message = g_strdup (error->message);
-    }
-  g_free (record->phase);
-  record->phase =
-      g_strdup (g_str_equal (record->status, "failed") ? "Job failed." : "Job completed.");
-
-  {
-    g_autoptr (GError) record_error = NULL;
-    if (!coffer_catalog_update_job (self->catalog, record, &record_error))
-      g_warning ("%s", record_error->message);
-  }
+    end_record (self, "completed", g_strdup ("Job completed."));
   g_task_return_boolean (task, TRUE);
 }
 
@@ -387,6 +459,30 @@ agent_job_run_backup (AgentJob *self,
   self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
   g_task_set_source_tag (task, agent_job_run_backup);
   g_task_run_in_thread (task, backup_thread);
+}
+
+/**
+ * agent_job_run_check:
+ * @self: a new job of kind "check"
+ * @read_data: also read and verify every blob
+ * @callback: called on the main context when the job has ended
+ * @user_data: data for @callback
+ *
+ * Checks this machine's backups in a worker thread.
+ */
+void
+agent_job_run_check (AgentJob *self,
+                     gboolean read_data,
+                     GAsyncReadyCallback callback,
+                     gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, NULL, backup_done_cb, g_task_new (self, NULL, callback, user_data));
+
+  self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
+  g_task_set_source_tag (task, agent_job_run_check);
+  g_task_set_task_data (task, GINT_TO_POINTER (read_data), NULL);
+  g_task_run_in_thread (task, check_thread);
 }
 
 gboolean

@@ -20,6 +20,10 @@ void agent_job_run_backup (AgentJob *self,
                            gint64 retain_until,
                            GAsyncReadyCallback callback,
                            gpointer user_data);
+void agent_job_run_check (AgentJob *self,
+                          gboolean read_data,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data);
 gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
 
 G_END_DECLS

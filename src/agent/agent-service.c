@@ -805,41 +805,69 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (self);
 }
 
-static gboolean
-handle_start_backup (AgentService *self, GDBusMethodInvocation *invocation, GVariant *options)
+/* Starts a job of @kind, unless one runs; returns it, or NULL having
+ * answered @invocation with the reason. */
+static AgentJob *
+start_job (AgentService *self, GDBusMethodInvocation *invocation, const char *kind)
 {
   g_autoptr (AgentJob) job = NULL;
   g_autoptr (GError) error = NULL;
-  gint64 retain_until = g_get_real_time () / G_USEC_PER_SEC + 30 * 24 * 3600;
 
   if (self->catalog == NULL || !coffer_dbus_agent_get_registered (self->skeleton))
     {
       g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_NOT_REGISTERED,
                                              "This server is not registered to a vault. Register "
                                              "it first.");
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
+      return NULL;
     }
   if (self->job != NULL || self->registering)
     {
       g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_BUSY,
                                              "Another job is in progress.");
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
+      return NULL;
     }
-  g_variant_lookup (options, "retain-until", "x", &retain_until);
 
-  job = agent_job_new (self->catalog, self->state_dir, "backup", &error);
+  job = agent_job_new (self->catalog, self->state_dir, kind, &error);
   if (job == NULL ||
       !agent_job_export (job, g_dbus_method_invocation_get_connection (invocation), &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
+      return NULL;
     }
-
   self->job = g_object_ref (job);
   coffer_dbus_agent_set_state (self->skeleton, "busy");
+  return g_steal_pointer (&job);
+}
+
+static gboolean
+handle_start_backup (AgentService *self, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr (AgentJob) job = NULL;
+  gint64 retain_until = g_get_real_time () / G_USEC_PER_SEC + 30 * 24 * 3600;
+
+  g_variant_lookup (options, "retain-until", "x", &retain_until);
+  job = start_job (self, invocation, "backup");
+  if (job == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   coffer_dbus_agent_complete_start_backup (self->skeleton, invocation,
                                            agent_job_get_object_path (job), agent_job_get_id (job));
   agent_job_run_backup (job, retain_until, job_done_cb, g_object_ref (self));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_start_check (AgentService *self, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr (AgentJob) job = NULL;
+  gboolean read_data = FALSE;
+
+  g_variant_lookup (options, "read-data", "b", &read_data);
+  job = start_job (self, invocation, "check");
+  if (job == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  coffer_dbus_agent_complete_start_check (self->skeleton, invocation,
+                                          agent_job_get_object_path (job), agent_job_get_id (job));
+  agent_job_run_check (job, read_data, job_done_cb, g_object_ref (self));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -1011,6 +1039,8 @@ agent_service_new (const char *state_dir)
   g_signal_connect_swapped (self->skeleton, "handle-set-policy", G_CALLBACK (handle_set_policy),
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-start-backup", G_CALLBACK (handle_start_backup),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-start-check", G_CALLBACK (handle_start_check),
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-list-jobs", G_CALLBACK (handle_list_jobs),
                             self);

@@ -50,6 +50,7 @@ GBytes *cli_vault_issue_local (CofferVault *vault, gint64 *out_issued, GError **
 
 int cli_status (int argc, char **argv);
 int cli_backup (int argc, char **argv);
+int cli_check (int argc, char **argv);
 int cli_jobs (int argc, char **argv);
 int cli_job_show (int argc, char **argv);
 int cli_job_cancel (int argc, char **argv);

@@ -141,21 +141,81 @@ parse_day (const char *text, gint64 *out_unix)
   return TRUE;
 }
 
+/* Starts a backup or a check job; with @wait, shows its progress and returns
+ * the exit status its end calls for. */
+static int
+start_job (const char *kind, GVariant *options, gboolean wait)
+{
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job_path = NULL;
+  GDBusConnection *connection;
+  guint64 id = 0;
+  guint subscription, watch;
+  gboolean started;
+  Waiter waiter = { 0 };
+
+  g_variant_ref_sink (options);
+  agent = cli_agent_connect (&error);
+  if (agent == NULL)
+    {
+      g_variant_unref (options);
+      return cli_report_error (error);
+    }
+  connection = g_dbus_proxy_get_connection (G_DBUS_PROXY (agent));
+
+  /* Subscribed before the job starts: no signal of it can be missed. */
+  waiter.loop = g_main_loop_new (NULL, FALSE);
+  waiter.tty = isatty (STDERR_FILENO);
+  waiter.exit_status = CLI_EXIT_FAILED;
+  subscription = g_dbus_connection_signal_subscribe (
+      connection, AGENT_BUS_NAME, "io.github.coffer.Job1", NULL, NULL, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, job_signal_cb, &waiter, NULL);
+  watch = g_bus_watch_name_on_connection (connection, AGENT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          NULL, agent_vanished_cb, &waiter, NULL);
+
+  if (g_str_equal (kind, "backup"))
+    started = coffer_dbus_agent_call_start_backup_sync (agent, options, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                        &job_path, &id, NULL, &error);
+  else
+    started = coffer_dbus_agent_call_start_check_sync (agent, options, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                       &job_path, &id, NULL, &error);
+  g_variant_unref (options);
+
+  if (!started)
+    waiter.exit_status = cli_report_error (error);
+  else
+    {
+      /* Translators: %s is "backup" or "check". */
+      g_print (_ ("%s job %" G_GUINT64_FORMAT " started.\n"),
+               g_str_equal (kind, "backup") ? _ ("Backup") : _ ("Check"), id);
+      if (wait)
+        {
+          waiter.job_path = g_strdup (job_path);
+          g_main_loop_run (waiter.loop);
+          if (waiter.exit_status != CLI_EXIT_OK)
+            g_print (_ ("Details: coffer job show %" G_GUINT64_FORMAT "\n"), id);
+        }
+      else
+        waiter.exit_status = CLI_EXIT_OK;
+    }
+
+  g_dbus_connection_signal_unsubscribe (connection, subscription);
+  g_bus_unwatch_name (watch);
+  g_main_loop_unref (waiter.loop);
+  g_free (waiter.job_path);
+  g_free (waiter.last_phase);
+  return waiter.exit_status;
+}
+
 int
 cli_backup (int argc, char **argv)
 {
   g_autoptr (GOptionContext) context = NULL;
-  g_autoptr (CofferDBusAgent) agent = NULL;
-  g_autoptr (GError) error = NULL;
   g_autofree char *retain = NULL;
-  g_autofree char *job_path = NULL;
-  GDBusConnection *connection;
   GVariantBuilder options;
   gboolean wait = FALSE;
-  guint64 id = 0;
   gint64 retain_until = 0;
-  guint subscription, watch;
-  Waiter waiter = { 0 };
   const GOptionEntry entries[] = {
     { "retain-until", 0, 0, G_OPTION_ARG_STRING, &retain,
       N_ ("Keep this recovery point until the end of this day (default: 30 days)"), "YYYY-MM-DD" },
@@ -176,50 +236,37 @@ cli_backup (int argc, char **argv)
       return CLI_EXIT_USAGE;
     }
 
-  agent = cli_agent_connect (&error);
-  if (agent == NULL)
-    return cli_report_error (error);
-  connection = g_dbus_proxy_get_connection (G_DBUS_PROXY (agent));
-
-  waiter.loop = g_main_loop_new (NULL, FALSE);
-  waiter.tty = isatty (STDERR_FILENO);
-  waiter.exit_status = CLI_EXIT_FAILED;
-  subscription = g_dbus_connection_signal_subscribe (
-      connection, AGENT_BUS_NAME, "io.github.coffer.Job1", NULL, NULL, NULL,
-      G_DBUS_SIGNAL_FLAGS_NONE, job_signal_cb, &waiter, NULL);
-  watch = g_bus_watch_name_on_connection (connection, AGENT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                          NULL, agent_vanished_cb, &waiter, NULL);
-
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (retain_until != 0)
     g_variant_builder_add (&options, "{sv}", "retain-until", g_variant_new_int64 (retain_until));
-  if (!coffer_dbus_agent_call_start_backup_sync (agent, g_variant_builder_end (&options),
-                                                 G_DBUS_CALL_FLAGS_NONE, -1, &job_path, &id, NULL,
-                                                 &error))
-    {
-      g_dbus_connection_signal_unsubscribe (connection, subscription);
-      g_bus_unwatch_name (watch);
-      g_main_loop_unref (waiter.loop);
-      return cli_report_error (error);
-    }
+  return start_job ("backup", g_variant_builder_end (&options), wait);
+}
 
-  g_print (_ ("Backup job %" G_GUINT64_FORMAT " started.\n"), id);
-  if (wait)
-    {
-      waiter.job_path = g_strdup (job_path);
-      g_main_loop_run (waiter.loop);
-      if (waiter.exit_status == CLI_EXIT_WARNINGS)
-        g_print (_ ("See what was not backed up: coffer job show %" G_GUINT64_FORMAT "\n"), id);
-    }
-  else
-    waiter.exit_status = CLI_EXIT_OK;
+int
+cli_check (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  GVariantBuilder options;
+  gboolean wait = FALSE;
+  gboolean read_data = FALSE;
+  const GOptionEntry entries[] = { { "read-data", 0, 0, G_OPTION_ARG_NONE, &read_data,
+                                     N_ ("Also read, decrypt and verify every stored blob"), NULL },
+                                   { "wait", 0, 0, G_OPTION_ARG_NONE, &wait,
+                                     N_ ("Show the progress and wait for the end"), NULL },
+                                   { NULL } };
 
-  g_dbus_connection_signal_unsubscribe (connection, subscription);
-  g_bus_unwatch_name (watch);
-  g_main_loop_unref (waiter.loop);
-  g_free (waiter.job_path);
-  g_free (waiter.last_phase);
-  return waiter.exit_status;
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _ ("Check this server's backups in the vault: every "
+                                            "recovery point, folder and pack; with --read-data, "
+                                            "every byte. Damage is listed with the files that "
+                                            "need it."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!cli_parse_options (context, &argc, &argv))
+    return CLI_EXIT_USAGE;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "read-data", g_variant_new_boolean (read_data));
+  return start_job ("check", g_variant_builder_end (&options), wait);
 }
 
 static char *

@@ -4,6 +4,7 @@
 #include "coffer-blob.h"
 #include "coffer-backup.h"
 #include "coffer-catalog.h"
+#include "coffer-check.h"
 #include "coffer-chunker.h"
 #include "coffer-credentials.h"
 #include "coffer-crypto.h"

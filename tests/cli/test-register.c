@@ -666,9 +666,9 @@ write_random_file (const char *path, gsize size)
 static guint64
 job_number (const char *out)
 {
-  const char *line = strstr (out, "Backup job ");
+  const char *line = strstr (out, " job ");
   g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("Backup job "), NULL, 10);
+  return g_ascii_strtoull (line + strlen (" job "), NULL, 10);
 }
 
 static void
@@ -728,6 +728,10 @@ test_back_up_now (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (fixture->out, ==, "No jobs yet.\n");
   g_assert_cmpint (cli (fixture, "job", "show", "999"), ==, 1);
   g_assert_cmpstr (fixture->err, ==, "coffer: There is no job 999.\n");
+
+  /* Everything stored checks out, byte for byte. */
+  g_assert_cmpint (cli (fixture, "check", "--read-data", "--wait"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "No damage found: 2 recovery points"));
 }
 
 static void

@@ -282,6 +282,91 @@ test_unreadable_file_is_a_warning (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (item->reason);
 }
 
+static CofferCheckResult *
+check (Fixture *fixture, gboolean read_data)
+{
+  g_autoptr (GError) error = NULL;
+  CofferCheckResult *result = coffer_check_run (fixture->vault, "0123456789abcdef0123456789abcdef",
+                                                fixture->keys, read_data, NULL, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  return result;
+}
+
+static void
+test_check_finds_every_damaged_pack (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) backup = NULL;
+  g_autoptr (CofferCheckResult) clean = NULL;
+  g_autoptr (CofferCheckResult) damaged = NULL;
+  g_autoptr (CofferCheckResult) structure = NULL;
+  g_autoptr (GPtrArray) packs = NULL;
+  g_autoptr (GBytes) big = random_bytes (20 * 1024 * 1024, 3);
+  g_autofree char *big_path = g_build_filename (fixture->source, "big.bin", NULL);
+  gboolean named_file = FALSE;
+
+  write_file (fixture->source, "big.bin", big);
+  write_file (fixture->source, "notes.txt", g_bytes_new_static ("notes\n", 6));
+  backup = back_up (fixture);
+
+  clean = check (fixture, TRUE);
+  g_assert_cmpuint (clean->problems->len, ==, 0);
+  g_assert_cmpuint (clean->snapshots, ==, 1);
+  g_assert_cmpuint (clean->blobs_read, >, 5);
+
+  /* Flip one byte in the middle of every data pack (the big ones: the trees'
+   * pack is tiny, and a damaged tree would hide the files below it). */
+  packs = coffer_store_list_sync (fixture->store, "machines/0123456789abcdef0123456789abcdef/data/",
+                                  NULL, NULL);
+  g_assert_cmpuint (packs->len, >=, 2);
+  for (guint i = 0; i < packs->len; i++)
+    {
+      CofferStoreEntry *entry = g_ptr_array_index (packs, i);
+      g_autofree char *path = g_build_filename (fixture->vault_dir, entry->name, NULL);
+      g_autofree char *contents = NULL;
+      gsize length;
+
+      if (entry->size < 1024 * 1024)
+        {
+          g_ptr_array_remove_index (packs, i--);
+          continue;
+        }
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      contents[length / 2] ^= 0x01;
+      g_assert_true (g_file_set_contents (path, contents, length, NULL));
+    }
+
+  damaged = check (fixture, TRUE);
+  for (guint i = 0; i < packs->len; i++)
+    {
+      CofferStoreEntry *entry = g_ptr_array_index (packs, i);
+      gboolean found = FALSE;
+
+      for (guint p = 0; p < damaged->problems->len; p++)
+        {
+          CofferFailedItem *item = g_ptr_array_index (damaged->problems, p);
+          if (g_str_equal (item->path, entry->name))
+            found = TRUE;
+          if (strstr (item->reason, big_path) != NULL)
+            named_file = TRUE;
+        }
+      if (!found)
+        g_error ("check --read-data did not name the damaged pack %s", entry->name);
+    }
+  /* The file that needs a damaged chunk is named. */
+  g_assert_true (named_file);
+
+  /* A missing pack is found without reading data. */
+  {
+    CofferStoreEntry *entry = g_ptr_array_index (packs, 0);
+    g_assert_true (coffer_store_delete_sync (fixture->store, entry->name, NULL, NULL));
+    structure = check (fixture, FALSE);
+    g_assert_cmpuint (structure->problems->len, >=, 1);
+    g_assert_cmpstr (((CofferFailedItem *) g_ptr_array_index (structure->problems, 0))->reason, ==,
+                     "Pack is missing, but the index names it.");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -292,6 +377,7 @@ main (int argc, char **argv)
   ADD ("round-trip-and-dedup", test_round_trip_and_dedup);
   ADD ("one-changed-byte-sends-about-one-chunk", test_one_changed_byte_sends_about_one_chunk);
   ADD ("unreadable-file-is-a-warning", test_unreadable_file_is_a_warning);
+  ADD ("check-finds-every-damaged-pack", test_check_finds_every_damaged_pack);
 #undef ADD
 
   return g_test_run ();
