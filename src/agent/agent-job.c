@@ -209,6 +209,32 @@ publish_progress_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The master keys, once unwrapped, stay in the agent's memory for its
+ * lifetime: scrypt (about half a second by design) runs once, not once a
+ * job. They depend only on the machine (a passphrase change rewraps the same
+ * keys); agent_job_forget_keys() drops them when the registration changes. */
+static GMutex keys_lock;
+static char *keys_machine;
+static CofferMasterKeys *keys_cached;
+
+void
+agent_job_forget_keys (void)
+{
+  g_mutex_lock (&keys_lock);
+  g_clear_pointer (&keys_machine, g_free);
+  g_clear_pointer (&keys_cached, coffer_master_keys_free);
+  g_mutex_unlock (&keys_lock);
+}
+
+static CofferMasterKeys *
+keys_copy (const CofferMasterKeys *keys)
+{
+  CofferMasterKeys *copy = coffer_master_keys_generate ();
+
+  memcpy (copy, keys, sizeof *copy);
+  return copy;
+}
+
 /* Opens the vault and this machine's keys, in the job's thread. */
 static gboolean
 unlock (AgentJob *self,
@@ -225,6 +251,18 @@ unlock (AgentJob *self,
   vault = coffer_open_registered_vault (self->catalog, &registration, self->cancellable, error);
   if (vault == NULL)
     return FALSE;
+
+  g_mutex_lock (&keys_lock);
+  if (keys_cached != NULL && g_strcmp0 (keys_machine, registration->machine_id) == 0)
+    *out_keys = keys_copy (keys_cached);
+  g_mutex_unlock (&keys_lock);
+  if (*out_keys != NULL)
+    {
+      *out_registration = g_steal_pointer (&registration);
+      *out_vault = g_steal_pointer (&vault);
+      return TRUE;
+    }
+
   passphrase = coffer_secret_lookup (self->state_dir, COFFER_SECRET_PASSPHRASE,
                                      registration->machine_id, &backend, self->cancellable, error);
   if (passphrase == NULL)
@@ -240,6 +278,12 @@ unlock (AgentJob *self,
   coffer_passphrase_free (g_steal_pointer (&passphrase));
   if (*out_keys == NULL)
     return FALSE;
+  g_mutex_lock (&keys_lock);
+  g_clear_pointer (&keys_cached, coffer_master_keys_free);
+  g_free (keys_machine);
+  keys_machine = g_strdup (registration->machine_id);
+  keys_cached = keys_copy (*out_keys);
+  g_mutex_unlock (&keys_lock);
   *out_registration = g_steal_pointer (&registration);
   *out_vault = g_steal_pointer (&vault);
   return TRUE;
@@ -255,6 +299,7 @@ back_up (AgentJob *self, GError **error)
   g_autoptr (CofferPolicy) policy = NULL;
   g_autofree char *cache_dir = NULL;
   g_autofree char *vault_root = NULL;
+  g_autoptr (CofferLock) lock = NULL;
   const char *skip[4] = { NULL };
   CofferBackupOptions options = { 0 };
 
@@ -285,6 +330,10 @@ back_up (AgentJob *self, GError **error)
   options.retain_until = self->retain_until;
   options.progress = progress_cb;
   options.progress_data = self;
+  lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
+                           self->cancellable, error);
+  if (lock == NULL)
+    return NULL;
   return coffer_backup_run (&options, self->cancellable, error);
 }
 
@@ -344,10 +393,13 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_autoptr (CofferVault) vault = NULL;
   g_autoptr (CofferMasterKeys) keys = NULL;
   g_autoptr (CofferCheckResult) result = NULL;
+  g_autoptr (CofferLock) lock = NULL;
   g_autoptr (GError) error = NULL;
   gboolean read_data = GPOINTER_TO_INT (task_data);
 
-  if (unlock (self, &registration, &vault, &keys, &error))
+  if (unlock (self, &registration, &vault, &keys, &error) &&
+      (lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
+                                self->cancellable, &error)) != NULL)
     result = coffer_check_run (vault, registration->machine_id, keys, read_data, progress_cb, self,
                                self->cancellable, &error);
   if (result == NULL)

@@ -25,5 +25,6 @@ void agent_job_run_check (AgentJob *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data);
 gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
+void agent_job_forget_keys (void);
 
 G_END_DECLS

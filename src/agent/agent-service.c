@@ -273,6 +273,8 @@ begin_registration_change (AgentService *self, GDBusMethodInvocation *invocation
       return FALSE;
     }
   self->registering = TRUE;
+  /* The registration changes: keys unlocked for the old one must go. */
+  agent_job_forget_keys ();
   return TRUE;
 }
 

@@ -110,6 +110,7 @@ struct _Backup
   GPtrArray *failed;
 
   CofferBackupProgress totals; /* atomically updated counters */
+  gint64 last_report;          /* monotonic time of the last progress report */
   guint8 root_id[COFFER_TREE_ID_SIZE];
 };
 
@@ -181,6 +182,21 @@ add_failed (Backup *backup, const char *path, const char *reason)
   add_counter (&backup->totals.files_failed, 1);
 }
 
+/* Reports progress at most four times a second, from whichever thread does
+ * the work (the callback must be thread-safe). */
+static void
+maybe_report (Backup *backup)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 last = __atomic_load_n (&backup->last_report, __ATOMIC_RELAXED);
+
+  if (backup->options->progress == NULL || now - last < G_USEC_PER_SEC / 4 ||
+      !__atomic_compare_exchange_n (&backup->last_report, &last, now, FALSE, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+    return;
+  backup->options->progress (&backup->totals, backup->options->progress_data);
+}
+
 /* ---- Uploads -------------------------------------------------------------- */
 
 typedef struct
@@ -191,7 +207,7 @@ typedef struct
 } Upload;
 
 static gboolean
-write_index (Backup *backup, GError **error)
+write_index (Backup *backup, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GPtrArray) files = coffer_index_take_pending (backup->index, backup->options->keys);
   CofferStore *store = coffer_vault_get_store (backup->options->vault);
@@ -204,7 +220,7 @@ write_index (Backup *backup, GError **error)
       g_autoptr (GError) local_error = NULL;
 
       if (!coffer_store_put_sync (store, object, file, COFFER_PUT_IF_ABSENT, NULL, NULL,
-                                  backup->cancellable, &local_error) &&
+                                  cancellable, &local_error) &&
           !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
@@ -237,6 +253,7 @@ upload_run (gpointer data, gpointer user_data)
           g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
         {
           add_counter (&backup->totals.bytes_sent, g_bytes_get_size (upload->bytes));
+          maybe_report (backup);
           coffer_blob_id_from_hex (upload->name, pack_id);
           coffer_index_add_pack (backup->index, pack_id, upload->entries);
         }
@@ -265,7 +282,7 @@ upload_run (gpointer data, gpointer user_data)
   g_mutex_unlock (&backup->lock);
 
   /* An interrupted backup resumes from what the index names. */
-  if (checkpoint && !write_index (backup, &error))
+  if (checkpoint && !write_index (backup, backup->cancellable, &error))
     fail (backup, error);
 
   g_bytes_unref (upload->bytes);
@@ -472,6 +489,7 @@ read_file (Backup *backup, FileTask *task, guint8 *buffer, GArray *chunks, char 
           buffered += got;
           add_counter (&backup->totals.bytes_read, got);
           add_counter (&backup->totals.bytes_scanned, got);
+          maybe_report (backup);
           at_eof = offset >= end && last_extent;
 
           /* Cut as many chunks as the buffer holds; keep the rest. Chunks
@@ -790,17 +808,7 @@ walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev)
       if (cachedir && !g_str_equal (name, "CACHEDIR.TAG"))
         continue;
       walk_entry (backup, dir, fd, name, child, dev, fsid);
-      if (backup->options->progress != NULL)
-        {
-          static gint64 last = 0;
-          gint64 now = g_get_monotonic_time ();
-
-          if (now - last > G_USEC_PER_SEC / 4)
-            {
-              last = now;
-              backup->options->progress (&backup->totals, backup->options->progress_data);
-            }
-        }
+      maybe_report (backup);
     }
   dir_release (backup, dir);
 }
@@ -1135,11 +1143,12 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
   run_pipeline (backup);
 
   /* Whatever was uploaded is named in the index, even when the backup
-   * failed or was cancelled: the next one builds on it. */
+   * failed or was cancelled (hence no cancellable): the next one builds on
+   * it. */
   {
     g_autoptr (GError) index_error = NULL;
 
-    if (!write_index (backup, &index_error) && backup->error == NULL)
+    if (!write_index (backup, NULL, &index_error) && backup->error == NULL)
       backup->error = g_steal_pointer (&index_error);
   }
   if (backup->error != NULL)

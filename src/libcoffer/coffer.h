@@ -13,6 +13,7 @@
 #include "coffer-index.h"
 #include "coffer-keys.h"
 #include "coffer-local-store.h"
+#include "coffer-lock.h"
 #include "coffer-metadata.h"
 #include "coffer-pack.h"
 #include "coffer-paths.h"

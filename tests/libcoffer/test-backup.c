@@ -367,6 +367,60 @@ test_check_finds_every_damaged_pack (Fixture *fixture, gconstpointer data)
   }
 }
 
+typedef struct
+{
+  GCancellable *cancellable;
+  guint64 cancel_after;
+} CancelAfter;
+
+static void
+cancel_after_cb (const CofferBackupProgress *progress, gpointer user_data)
+{
+  CancelAfter *cancel = user_data;
+
+  if (progress->bytes_sent >= cancel->cancel_after)
+    g_cancellable_cancel (cancel->cancellable);
+}
+
+/* A backup stopped half-way leaves its packs named in the index: the next
+ * one does not upload them again. */
+static void
+test_interrupted_backup_resumes (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GBytes) big = random_bytes (64 * 1024 * 1024, 4);
+  g_autoptr (CofferPolicy) policy = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CofferBackupResult) next = NULL;
+  const char *skip[] = { fixture->vault_dir, fixture->cache_dir, NULL };
+  CancelAfter cancel = { cancellable, 32 * 1024 * 1024 };
+  CofferBackupOptions options = { 0 };
+  CofferBackupResult *stopped;
+
+  write_file (fixture->source, "big.bin", big);
+  policy = coffer_policy_load (fixture->catalog, NULL);
+  options.vault = fixture->vault;
+  options.machine_id = "0123456789abcdef0123456789abcdef";
+  options.keys = fixture->keys;
+  options.policy = policy;
+  options.cache_dir = fixture->cache_dir;
+  options.skip_paths = skip;
+  options.workers = 2;
+  options.progress = cancel_after_cb;
+  options.progress_data = &cancel;
+
+  stopped = coffer_backup_run (&options, cancellable, &error);
+  g_assert_null (stopped);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (count_objects (fixture, "snapshots/"), ==, 0);
+  g_assert_cmpuint (count_objects (fixture, "index/"), >=, 1);
+
+  next = back_up (fixture);
+  /* At least the 32 MiB sent before the cancel is not sent again. */
+  g_assert_cmpuint (next->totals.bytes_sent, <, 64 * 1024 * 1024 - 24 * 1024 * 1024);
+  g_assert_cmpuint (count_objects (fixture, "snapshots/"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -378,6 +432,7 @@ main (int argc, char **argv)
   ADD ("one-changed-byte-sends-about-one-chunk", test_one_changed_byte_sends_about_one_chunk);
   ADD ("unreadable-file-is-a-warning", test_unreadable_file_is_a_warning);
   ADD ("check-finds-every-damaged-pack", test_check_finds_every_damaged_pack);
+  ADD ("interrupted-backup-resumes", test_interrupted_backup_resumes);
 #undef ADD
 
   return g_test_run ();
