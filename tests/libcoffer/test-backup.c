@@ -3,8 +3,10 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,6 +161,60 @@ read_back (Fixture *fixture, CofferSnapshot *snapshot, const char *path)
         }
     }
   return g_byte_array_free_to_bytes (g_steal_pointer (&content));
+}
+
+/* The entries of a folder of a recovery point. */
+static GPtrArray *
+read_folder (Fixture *fixture, CofferSnapshot *snapshot, const char *path)
+{
+  g_autoptr (CofferIndex) index = coffer_index_new ();
+  g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
+  guint8 tree_id[32];
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (coffer_backup_load_index (fixture->vault, "0123456789abcdef0123456789abcdef",
+                                           fixture->keys, index, NULL, &error));
+  memcpy (tree_id, snapshot->root, 32);
+  for (guint p = 0;; p++)
+    {
+      CofferBlobLocation where;
+      g_autofree char *pack_hex = NULL;
+      g_autofree char *object = NULL;
+      g_autoptr (GBytes) sealed = NULL;
+      g_autoptr (GBytes) plain = NULL;
+      GPtrArray *nodes;
+
+      g_assert_true (coffer_index_lookup (index, tree_id, &where));
+      pack_hex = coffer_blob_id_to_hex (where.pack);
+      object = coffer_pack_object_name ("0123456789abcdef0123456789abcdef", pack_hex);
+      sealed = coffer_store_get_sync (fixture->store, object, where.offset, where.length, NULL,
+                                      NULL, &error);
+      g_assert_no_error (error);
+      plain = coffer_blob_open (fixture->keys, tree_id, COFFER_BLOB_TREE,
+                                g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                                where.raw_length, &error);
+      g_assert_no_error (error);
+      nodes = coffer_tree_parse (plain, &error);
+      g_assert_no_error (error);
+      if (parts[p] == NULL)
+        return nodes;
+      for (guint i = 0; i < nodes->len; i++)
+        {
+          CofferNode *node = g_ptr_array_index (nodes, i);
+          if (g_str_equal (node->name, parts[p]))
+            memcpy (tree_id, node->subtree, 32);
+        }
+      g_ptr_array_unref (nodes);
+    }
+}
+
+static CofferNode *
+find_node (GPtrArray *nodes, const char *name)
+{
+  for (guint i = 0; i < nodes->len; i++)
+    if (g_str_equal (((CofferNode *) g_ptr_array_index (nodes, i))->name, name))
+      return g_ptr_array_index (nodes, i);
+  return NULL;
 }
 
 static GBytes *
@@ -421,6 +477,81 @@ test_interrupted_backup_resumes (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (count_objects (fixture, "snapshots/"), ==, 1);
 }
 
+/* Every kind of metadata the walker meets ends up in the tree. */
+static void
+test_every_kind_of_entry_is_captured (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autoptr (GPtrArray) nodes = NULL;
+  g_autofree char *file = g_build_filename (fixture->source, "file.txt", NULL);
+  g_autofree char *hardlink = g_build_filename (fixture->source, "hardlink.txt", NULL);
+  g_autofree char *symlink_path = g_build_filename (fixture->source, "symlink", NULL);
+  g_autofree char *fifo = g_build_filename (fixture->source, "fifo", NULL);
+  g_autofree char *sparse = g_build_filename (fixture->source, "sparse.img", NULL);
+  g_autofree char *socket_path = g_build_filename (fixture->source, "socket", NULL);
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  CofferNode *node, *other;
+  int fd;
+
+  write_file (fixture->source, "file.txt", g_bytes_new_static ("content\n", 8));
+  g_assert_cmpint (link (file, hardlink), ==, 0);
+  g_assert_cmpint (symlink ("file.txt", symlink_path), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0640), ==, 0);
+  write_file (fixture->source, "empty", g_bytes_new_static ("", 0));
+  g_assert_cmpint (g_mkdir (g_build_filename (fixture->source, "empty-dir", NULL), 0750), ==, 0);
+  g_assert_cmpint (g_chmod (file, 0741), ==, 0);
+  if (setxattr (file, "user.coffer.test", "yes", 3, 0) != 0)
+    g_test_message ("user xattrs are not supported here");
+  fd = open (sparse, O_WRONLY | O_CREAT, 0600);
+  g_assert_cmpint (pwrite (fd, "head", 4, 0), ==, 4);
+  g_assert_cmpint (pwrite (fd, "tail", 4, 512 * 1024 * 1024), ==, 4);
+  close (fd);
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+  address = g_unix_socket_address_new (socket_path);
+  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
+
+  result = back_up (fixture);
+  g_assert_cmpuint (result->failed->len, ==, 0);
+  nodes = read_folder (fixture, result->snapshot, fixture->source);
+
+  node = find_node (nodes, "file.txt");
+  g_assert_nonnull (node);
+  g_assert_cmpint (node->type, ==, COFFER_NODE_FILE);
+  g_assert_cmpuint (node->mode, ==, 0741);
+  g_assert_cmpuint (node->size, ==, 8);
+  g_assert_cmpuint (node->uid, ==, getuid ());
+  if (node->xattr_names != NULL)
+    g_assert_cmpstr (g_ptr_array_index (node->xattr_names, 0), ==, "user.coffer.test");
+  other = find_node (nodes, "hardlink.txt");
+  g_assert_nonnull (other);
+  g_assert_cmpuint (node->hardlink_group, !=, 0);
+  g_assert_cmpuint (node->hardlink_group, ==, other->hardlink_group);
+  /* Stored once: one of the two names carries the content. */
+  g_assert_cmpuint (node->chunks->len + other->chunks->len, ==, 1);
+
+  node = find_node (nodes, "symlink");
+  g_assert_cmpint (node->type, ==, COFFER_NODE_SYMLINK);
+  g_assert_cmpstr (node->link_target, ==, "file.txt");
+  node = find_node (nodes, "fifo");
+  g_assert_cmpint (node->type, ==, COFFER_NODE_FIFO);
+  g_assert_cmpuint (node->mode, ==, 0640);
+  node = find_node (nodes, "empty");
+  g_assert_cmpint (node->type, ==, COFFER_NODE_FILE);
+  g_assert_cmpuint (node->chunks->len, ==, 0);
+  node = find_node (nodes, "empty-dir");
+  g_assert_cmpint (node->type, ==, COFFER_NODE_DIR);
+  g_assert_cmpuint (node->mode, ==, 0750);
+  /* The hole of 512 MiB is not stored: two small extents. */
+  node = find_node (nodes, "sparse.img");
+  g_assert_cmpuint (node->size, ==, 512 * 1024 * 1024 + 4);
+  g_assert_nonnull (node->extents);
+  g_assert_cmpuint (node->extents->len, ==, 2);
+  g_assert_cmpuint (result->totals.bytes_sent, <, 1024 * 1024);
+  /* Sockets are skipped, silently. */
+  g_assert_null (find_node (nodes, "socket"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -433,6 +564,7 @@ main (int argc, char **argv)
   ADD ("unreadable-file-is-a-warning", test_unreadable_file_is_a_warning);
   ADD ("check-finds-every-damaged-pack", test_check_finds_every_damaged_pack);
   ADD ("interrupted-backup-resumes", test_interrupted_backup_resumes);
+  ADD ("every-kind-of-entry-is-captured", test_every_kind_of_entry_is_captured);
 #undef ADD
 
   return g_test_run ();
