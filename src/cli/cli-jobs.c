@@ -47,6 +47,7 @@ print_progress (Waiter *waiter, GVariant *progress)
   g_autofree char *sent_text = NULL;
   g_autofree char *rate_text = NULL;
   g_autofree char *eta_text = NULL;
+  g_autofree char *line = NULL;
 
   g_variant_lookup (progress, "phase", "&s", &phase);
   g_variant_lookup (progress, "bytes-scanned", "t", &scanned);
@@ -71,10 +72,12 @@ print_progress (Waiter *waiter, GVariant *progress)
   sent_text = g_format_size (sent);
   rate_text = g_format_size ((guint64) rate);
   eta_text = format_eta (eta);
-  /* Translators: a progress line of `coffer backup --wait`. */
-  g_printerr (_ ("\r\033[K%s %s scanned, %s sent, %" G_GUINT64_FORMAT " files, %" G_GUINT64_FORMAT
-                 " failed, %s/s, ETA %s"),
-              phase, scanned_text, sent_text, files, failed, rate_text, eta_text);
+  /* Translators: a progress line of `coffer backup --wait`: the phase, bytes
+   * scanned, bytes sent, files, failed files, the rate and the time left. */
+  line = g_strdup_printf (_ ("%s %s scanned, %s sent, %llu files, %llu failed, %s/s, ETA %s"),
+                          phase, scanned_text, sent_text, (unsigned long long) files,
+                          (unsigned long long) failed, rate_text, eta_text);
+  g_printerr ("\r\033[K%s", line);
 }
 
 static void
@@ -187,14 +190,14 @@ start_job (const char *kind, GVariant *options, gboolean wait)
   else
     {
       /* Translators: %s is "backup" or "check". */
-      g_print (_ ("%s job %" G_GUINT64_FORMAT " started.\n"),
-               g_str_equal (kind, "backup") ? _ ("Backup") : _ ("Check"), id);
+      g_print (_ ("%s job %llu started.\n"),
+               g_str_equal (kind, "backup") ? _ ("Backup") : _ ("Check"), (unsigned long long) id);
       if (wait)
         {
           waiter.job_path = g_strdup (job_path);
           g_main_loop_run (waiter.loop);
           if (waiter.exit_status != CLI_EXIT_OK)
-            g_print (_ ("Details: coffer job show %" G_GUINT64_FORMAT "\n"), id);
+            g_print (_ ("Details: coffer job show %llu\n"), (unsigned long long) id);
         }
       else
         waiter.exit_status = CLI_EXIT_OK;
@@ -496,6 +499,6 @@ cli_job_cancel (int argc, char **argv)
   if (agent == NULL ||
       !coffer_dbus_agent_call_cancel_job_sync (agent, id, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return cli_report_error (error);
-  g_print (_ ("Job %" G_GUINT64_FORMAT " is being cancelled.\n"), id);
+  g_print (_ ("Job %llu is being cancelled.\n"), (unsigned long long) id);
   return CLI_EXIT_OK;
 }

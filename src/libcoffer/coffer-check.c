@@ -14,6 +14,7 @@
 #include "coffer-check.h"
 
 #include "coffer-blob.h"
+#include "coffer-crypto.h"
 #include "coffer-error.h"
 #include "coffer-index.h"
 #include "coffer-pack.h"
@@ -212,7 +213,7 @@ read_pack (Check *check, CofferStoreEntry *entry, GError **error)
     return FALSE;
   data = g_bytes_get_data (bytes, &size);
 
-  digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  digest = coffer_sha256_hex_bytes (bytes);
   if (!g_str_equal (digest, name))
     add_item (check->result->problems, entry->name,
               "Pack is damaged: its contents do not match its name.");

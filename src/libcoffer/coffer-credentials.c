@@ -84,17 +84,6 @@ hex (const guint8 *data, gsize size)
   return g_string_free (text, FALSE);
 }
 
-static char *
-sha256_hex (GBytes *bytes)
-{
-  guint8 digest[32];
-  gsize size;
-  const void *data = g_bytes_get_data (bytes, &size);
-
-  EVP_Digest (data, size, digest, NULL, EVP_sha256 (), NULL);
-  return hex (digest, sizeof digest);
-}
-
 /* Finds where the "mac" member starts: the MAC covers every byte before. */
 static gssize
 mac_offset (const char *data, gsize size)
@@ -308,7 +297,7 @@ coffer_credentials_verify (CofferCredentials *credentials,
       goto out;
     }
 
-  secret_hash = sha256_hex (credentials->secret);
+  secret_hash = coffer_sha256_hex_bytes (credentials->secret);
   if (credentials->serial < current.serial)
     {
       g_autofree char *when = format_day (current.issued);
@@ -459,7 +448,7 @@ coffer_vault_issue_credentials (CofferVault *vault,
       coffer_random_bytes (random, sizeof random);
       secret = g_bytes_new (random, sizeof random);
       OPENSSL_cleanse (random, sizeof random);
-      secret_hash = sha256_hex (secret);
+      secret_hash = coffer_sha256_hex_bytes (secret);
 
       record = current_json (current.serial + 1, secret_hash, now, expires);
       if (!coffer_store_put_sync (store, CURRENT, record,

@@ -181,3 +181,40 @@ coffer_random_hex (gsize bytes)
     g_string_append_printf (text, "%02x", random[i]);
   return g_string_free (text, FALSE);
 }
+
+/**
+ * coffer_sha256_hex:
+ * @data: bytes
+ * @size: how many
+ *
+ * SHA-256 through OpenSSL, which uses the processor's SHA instructions where
+ * there are some (GLib's GChecksum does not: packs are hashed whole).
+ *
+ * Returns: (transfer full): the digest in lower-case hex
+ */
+char *
+coffer_sha256_hex (const void *data, gsize size)
+{
+  static const char digits[] = "0123456789abcdef";
+  guint8 digest[32];
+  char *text = g_malloc (65);
+
+  if (EVP_Digest (data, size, digest, NULL, EVP_sha256 (), NULL) != 1)
+    g_error ("SHA-256 failed");
+  for (gsize i = 0; i < sizeof digest; i++)
+    {
+      text[2 * i] = digits[digest[i] >> 4];
+      text[2 * i + 1] = digits[digest[i] & 0xf];
+    }
+  text[64] = '\0';
+  return text;
+}
+
+char *
+coffer_sha256_hex_bytes (GBytes *bytes)
+{
+  gsize size;
+  const void *data = g_bytes_get_data (bytes, &size);
+
+  return coffer_sha256_hex (data, size);
+}

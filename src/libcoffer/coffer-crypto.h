@@ -31,5 +31,7 @@ GBytes *coffer_gcm_open (
 void coffer_hmac_sha256 (
     const guint8 *key, gsize key_size, const void *data, gsize size, guint8 out[32]);
 char *coffer_random_hex (gsize bytes);
+char *coffer_sha256_hex (const void *data, gsize size);
+char *coffer_sha256_hex_bytes (GBytes *bytes);
 
 G_END_DECLS

@@ -885,7 +885,7 @@ coffer_index_file_name (GBytes *file)
 {
   g_return_val_if_fail (file != NULL, NULL);
 
-  return g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, file);
+  return coffer_sha256_hex_bytes (file);
 }
 
 /**

@@ -234,7 +234,6 @@ coffer_pack_writer_finish (CofferPackWriter *self,
                            char out_name[COFFER_PACK_NAME_LENGTH + 1],
                            GArray **out_entries)
 {
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree guint8 *plain = NULL;
   guint8 aad[HEADER_AAD_SIZE];
   guint32 header_offset;
@@ -275,8 +274,10 @@ coffer_pack_writer_finish (CofferPackWriter *self,
     g_error ("AES-256-GCM encryption failed");
   coffer_put_le32 (header + header_size, header_size);
 
-  g_checksum_update (checksum, self->data->data, self->data->len);
-  memcpy (out_name, g_checksum_get_string (checksum), COFFER_PACK_NAME_LENGTH + 1);
+  {
+    g_autofree char *name = coffer_sha256_hex (self->data->data, self->data->len);
+    memcpy (out_name, name, COFFER_PACK_NAME_LENGTH + 1);
+  }
 
   pack = g_byte_array_free_to_bytes (self->data);
   if (out_entries != NULL)

@@ -101,7 +101,7 @@ coffer_snapshot_put (CofferVault *vault,
   memset (key, 0, sizeof key);
 
   g_free (snapshot->id);
-  snapshot->id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, sealed);
+  snapshot->id = coffer_sha256_hex_bytes (sealed);
   name = g_strconcat (prefix, snapshot->id, NULL);
   return coffer_store_put_sync (coffer_vault_get_store (vault), name, sealed, COFFER_PUT_IF_ABSENT,
                                 NULL, NULL, cancellable, error);
@@ -218,7 +218,7 @@ coffer_snapshot_list (CofferVault *vault,
                                       cancellable, error);
       if (sealed == NULL)
         goto failed;
-      digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, sealed);
+      digest = coffer_sha256_hex_bytes (sealed);
       plain = coffer_gcm_open (key, sealed, SNAPSHOT_AAD, strlen (SNAPSHOT_AAD), error);
       if (!g_str_equal (digest, id) && plain != NULL)
         {
