@@ -10,6 +10,8 @@
 
 #include "agent-job.h"
 
+#include "agent-recovery.h"
+
 #include <string.h>
 
 #define PROGRESS_INTERVAL_MS 250
@@ -33,6 +35,7 @@ struct _AgentJob
   double rate;
   guint64 expected_bytes;
   gint64 retain_until;
+  GVariant *request; /* a recovery's parameters */
 };
 
 G_DEFINE_FINAL_TYPE (AgentJob, agent_job, G_TYPE_OBJECT)
@@ -59,6 +62,7 @@ agent_job_finalize (GObject *object)
   AgentJob *self = AGENT_JOB (object);
 
   g_clear_pointer (&self->record, coffer_job_record_free);
+  g_clear_pointer (&self->request, g_variant_unref);
   g_free (self->object_path);
   g_free (self->state_dir);
   g_mutex_clear (&self->lock);
@@ -235,20 +239,33 @@ keys_copy (const CofferMasterKeys *keys)
   return copy;
 }
 
-/* Opens the vault and this machine's keys, in the job's thread. */
-static gboolean
-unlock (AgentJob *self,
-        CofferRegistration **out_registration,
-        CofferVault **out_vault,
-        CofferMasterKeys **out_keys,
-        GError **error)
+/**
+ * agent_unlock:
+ * @catalog: the agent's catalog
+ * @state_dir: the state folder
+ * @out_registration: (out): this machine's registration
+ * @out_vault: (out): its vault, opened
+ * @out_keys: (out): its master keys
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Opens the vault and this machine's keys. Blocks: call from a worker thread.
+ */
+gboolean
+agent_unlock (CofferCatalog *catalog,
+              const char *state_dir,
+              CofferRegistration **out_registration,
+              CofferVault **out_vault,
+              CofferMasterKeys **out_keys,
+              GCancellable *cancellable,
+              GError **error)
 {
   g_autoptr (CofferRegistration) registration = NULL;
   g_autoptr (CofferVault) vault = NULL;
   g_autofree char *passphrase = NULL;
   CofferSecretBackend backend;
 
-  vault = coffer_open_registered_vault (self->catalog, &registration, self->cancellable, error);
+  vault = coffer_open_registered_vault (catalog, &registration, cancellable, error);
   if (vault == NULL)
     return FALSE;
 
@@ -263,8 +280,8 @@ unlock (AgentJob *self,
       return TRUE;
     }
 
-  passphrase = coffer_secret_lookup (self->state_dir, COFFER_SECRET_PASSPHRASE,
-                                     registration->machine_id, &backend, self->cancellable, error);
+  passphrase = coffer_secret_lookup (state_dir, COFFER_SECRET_PASSPHRASE, registration->machine_id,
+                                     &backend, cancellable, error);
   if (passphrase == NULL)
     {
       if (error != NULL && *error == NULL)
@@ -274,7 +291,7 @@ unlock (AgentJob *self,
       return FALSE;
     }
   *out_keys = coffer_machine_unlock_keys (vault, registration->machine_id, passphrase, NULL,
-                                          self->cancellable, error);
+                                          cancellable, error);
   coffer_passphrase_free (g_steal_pointer (&passphrase));
   if (*out_keys == NULL)
     return FALSE;
@@ -303,7 +320,8 @@ back_up (AgentJob *self, GError **error)
   const char *skip[4] = { NULL };
   CofferBackupOptions options = { 0 };
 
-  if (!unlock (self, &registration, &vault, &keys, error))
+  if (!agent_unlock (self->catalog, self->state_dir, &registration, &vault, &keys,
+                     self->cancellable, error))
     return NULL;
   policy = coffer_policy_load (self->catalog, error);
   if (policy == NULL)
@@ -397,7 +415,8 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_autoptr (GError) error = NULL;
   gboolean read_data = GPOINTER_TO_INT (task_data);
 
-  if (unlock (self, &registration, &vault, &keys, &error) &&
+  if (agent_unlock (self->catalog, self->state_dir, &registration, &vault, &keys, self->cancellable,
+                    &error) &&
       (lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
                                 self->cancellable, &error)) != NULL)
     result = coffer_check_run (vault, registration->machine_id, keys, read_data, progress_cb, self,
@@ -472,6 +491,94 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   g_task_return_boolean (task, TRUE);
 }
 
+static CofferConflict
+parse_conflict (const char *text)
+{
+  if (g_strcmp0 (text, "overwrite") == 0)
+    return COFFER_CONFLICT_OVERWRITE;
+  if (g_strcmp0 (text, "skip") == 0)
+    return COFFER_CONFLICT_SKIP;
+  return COFFER_CONFLICT_COPY;
+}
+
+static CofferRestoreResult *
+recover (AgentJob *self, GError **error)
+{
+  g_autoptr (GVariant) options = g_variant_get_child_value (self->request, 2);
+  g_autoptr (AgentPoints) points = NULL;
+  g_autoptr (CofferLock) lock = NULL;
+  g_autoptr (CofferPointReader) reader = NULL;
+  g_autofree const char **paths = NULL;
+  const char *point = NULL, *target = NULL, *conflict = NULL;
+  gboolean permissions = TRUE;
+  CofferSnapshot *snapshot;
+  CofferRestoreOptions restore = { 0 };
+
+  g_variant_get_child (self->request, 0, "&s", &point);
+  g_variant_get_child (self->request, 1, "^a&ay", &paths);
+  g_variant_lookup (options, "to", "^&ay", &target);
+  g_variant_lookup (options, "conflict", "&s", &conflict);
+  g_variant_lookup (options, "permissions", "b", &permissions);
+
+  points = agent_points_open (self->catalog, self->state_dir, options, self->cancellable, error);
+  if (points == NULL || (snapshot = agent_points_resolve (points, point, error)) == NULL)
+    return NULL;
+  /* Recovering another machine's data: a shared lock on that machine. */
+  lock = coffer_lock_take (points->vault, points->machine_id, points->instance_id, FALSE,
+                           self->cancellable, error);
+  if (lock == NULL)
+    return NULL;
+  reader = coffer_point_reader_new (points->vault, points->machine_id, points->keys,
+                                    self->cancellable, error);
+  if (reader == NULL)
+    return NULL;
+
+  restore.reader = reader;
+  restore.root = snapshot->root;
+  restore.point_time = snapshot->time;
+  restore.paths = paths;
+  restore.target = target != NULL && *target != '\0' ? target : NULL;
+  restore.conflict = parse_conflict (conflict);
+  restore.restore_permissions = permissions;
+  restore.progress = progress_cb;
+  restore.progress_data = self;
+  return coffer_restore_run (&restore, self->cancellable, error);
+}
+
+static void
+recovery_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentJob *self = source_object;
+  g_autoptr (CofferRestoreResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  CofferJobRecord *record = self->record;
+  g_autofree char *size = NULL;
+
+  result = recover (self, &error);
+  if (result == NULL)
+    {
+      end_with_error (self, error);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  record->bytes_scanned = result->totals.bytes_scanned;
+  record->files_scanned = result->totals.files_scanned;
+  record->files_backed_up = result->totals.files_read;
+  record->files_failed = result->totals.files_failed;
+  record_failed_items (self, result->failed);
+  size = g_format_size (result->totals.bytes_scanned);
+  if (result->failed->len > 0)
+    end_record (self, "warnings",
+                g_strdup_printf ("Recovered with warnings: %u items could not be recovered.",
+                                 result->failed->len));
+  else
+    end_record (self, "completed",
+                g_strdup_printf ("Recovered %" G_GUINT64_FORMAT " files (%s).",
+                                 result->totals.files_read, size));
+  g_task_return_boolean (task, TRUE);
+}
+
 static void
 backup_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -541,4 +648,28 @@ gboolean
 agent_job_run_finish (AgentJob *self, GAsyncResult *result)
 {
   return g_task_propagate_boolean (G_TASK (result), NULL);
+}
+
+/**
+ * agent_job_run_recovery:
+ * @self: a new job of kind "recovery"
+ * @request: the StartRecovery parameters (point, paths, options)
+ * @callback: called on the main context when the job has ended
+ * @user_data: data for @callback
+ *
+ * Recovers files and folders in a worker thread.
+ */
+void
+agent_job_run_recovery (AgentJob *self,
+                        GVariant *request,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, NULL, backup_done_cb, g_task_new (self, NULL, callback, user_data));
+
+  self->request = g_variant_ref (request);
+  self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
+  g_task_set_source_tag (task, agent_job_run_recovery);
+  g_task_run_in_thread (task, recovery_thread);
 }

@@ -24,7 +24,18 @@ void agent_job_run_check (AgentJob *self,
                           gboolean read_data,
                           GAsyncReadyCallback callback,
                           gpointer user_data);
+void agent_job_run_recovery (AgentJob *self,
+                             GVariant *request,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
 gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
 void agent_job_forget_keys (void);
+gboolean agent_unlock (CofferCatalog *catalog,
+                       const char *state_dir,
+                       CofferRegistration **out_registration,
+                       CofferVault **out_vault,
+                       CofferMasterKeys **out_keys,
+                       GCancellable *cancellable,
+                       GError **error);
 
 G_END_DECLS

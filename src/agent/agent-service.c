@@ -9,6 +9,7 @@
 #include "agent-service.h"
 
 #include "agent-job.h"
+#include "agent-recovery.h"
 
 #include <errno.h>
 #include <gio/gunixfdlist.h>
@@ -874,6 +875,69 @@ handle_start_check (AgentService *self, GDBusMethodInvocation *invocation, GVari
 }
 
 static GVariant *
+list_points_work (AgentService *self,
+                  GVariant *parameters,
+                  GCancellable *cancellable,
+                  GError **error)
+{
+  return agent_list_points (self->catalog, self->state_dir, parameters, cancellable, error);
+}
+
+static GVariant *
+list_folder_work (AgentService *self,
+                  GVariant *parameters,
+                  GCancellable *cancellable,
+                  GError **error)
+{
+  return agent_list_folder (self->catalog, self->state_dir, parameters, cancellable, error);
+}
+
+static GVariant *
+find_in_point_work (AgentService *self,
+                    GVariant *parameters,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  return agent_find_in_point (self->catalog, self->state_dir, parameters, cancellable, error);
+}
+
+/* The recovery methods need a registered machine; the work is threaded. */
+static gboolean
+handle_recovery_method (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+
+  if (self->catalog == NULL || !coffer_dbus_agent_get_registered (self->skeleton))
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_NOT_REGISTERED,
+                                             "This server is not registered to a vault. Register "
+                                             "it first.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (g_str_equal (method, "ListPoints"))
+    run_method (self, invocation, list_points_work);
+  else if (g_str_equal (method, "ListFolder"))
+    run_method (self, invocation, list_folder_work);
+  else
+    run_method (self, invocation, find_in_point_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_start_recovery (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  g_autoptr (AgentJob) job = start_job (self, invocation, "recovery");
+
+  if (job == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  coffer_dbus_agent_complete_start_recovery (
+      self->skeleton, invocation, agent_job_get_object_path (job), agent_job_get_id (job));
+  agent_job_run_recovery (job, g_dbus_method_invocation_get_parameters (invocation), job_done_cb,
+                          g_object_ref (self));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static GVariant *
 job_variant (const CofferJobRecord *record)
 {
   GVariantBuilder builder;
@@ -1044,6 +1108,14 @@ agent_service_new (const char *state_dir)
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-start-check", G_CALLBACK (handle_start_check),
                             self);
+  g_signal_connect_swapped (self->skeleton, "handle-list-points",
+                            G_CALLBACK (handle_recovery_method), self);
+  g_signal_connect_swapped (self->skeleton, "handle-list-folder",
+                            G_CALLBACK (handle_recovery_method), self);
+  g_signal_connect_swapped (self->skeleton, "handle-find-in-point",
+                            G_CALLBACK (handle_recovery_method), self);
+  g_signal_connect_swapped (self->skeleton, "handle-start-recovery",
+                            G_CALLBACK (handle_start_recovery), self);
   g_signal_connect_swapped (self->skeleton, "handle-list-jobs", G_CALLBACK (handle_list_jobs),
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-get-job", G_CALLBACK (handle_get_job), self);

@@ -19,6 +19,14 @@ enum
 
 typedef int (*CliCommandFunc) (int argc, char **argv);
 
+/* Calls the agent's method that starts a job of @kind with @parameters. */
+typedef gboolean (*CliStartFunc) (CofferDBusAgent *agent,
+                                  const char *kind,
+                                  GVariant *parameters,
+                                  char **out_path,
+                                  guint64 *out_id,
+                                  GError **error);
+
 typedef struct
 {
   const char *name;    /* "status", or "vault create" for a two-word command */
@@ -48,7 +56,13 @@ CofferVault *cli_vault_create_local (const char *location,
                                      GError **error);
 GBytes *cli_vault_issue_local (CofferVault *vault, gint64 *out_issued, GError **error);
 
+int cli_start_job (const char *kind, CliStartFunc start, GVariant *parameters, gboolean wait);
+
 int cli_status (int argc, char **argv);
+int cli_recover_points (int argc, char **argv);
+int cli_recover_ls (int argc, char **argv);
+int cli_recover_find (int argc, char **argv);
+int cli_recover_run (int argc, char **argv);
 int cli_backup (int argc, char **argv);
 int cli_check (int argc, char **argv);
 int cli_jobs (int argc, char **argv);

@@ -144,11 +144,41 @@ parse_day (const char *text, gint64 *out_unix)
   return TRUE;
 }
 
-/* Starts a backup or a check job; with @wait, shows its progress and returns
- * the exit status its end calls for. */
+static gboolean
+start_backup_or_check (CofferDBusAgent *agent,
+                       const char *kind,
+                       GVariant *options,
+                       char **out_path,
+                       guint64 *out_id,
+                       GError **error)
+{
+  if (g_str_equal (kind, "backup"))
+    return coffer_dbus_agent_call_start_backup_sync (agent, options, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                     out_path, out_id, NULL, error);
+  return coffer_dbus_agent_call_start_check_sync (agent, options, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                  out_path, out_id, NULL, error);
+}
+
 static int
 start_job (const char *kind, GVariant *options, gboolean wait)
 {
+  return cli_start_job (kind, start_backup_or_check, options, wait);
+}
+
+/**
+ * cli_start_job:
+ * @kind: "backup", "check" or "recovery"
+ * @start: calls the agent's method that starts the job
+ * @parameters: what @start passes (sunk and freed here)
+ * @wait: show the progress and wait for the end
+ *
+ * Starts a job; with @wait, shows its progress and returns the exit status
+ * its end calls for.
+ */
+int
+cli_start_job (const char *kind, CliStartFunc start, GVariant *parameters, gboolean wait)
+{
+  GVariant *options = parameters;
   g_autoptr (CofferDBusAgent) agent = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *job_path = NULL;
@@ -177,21 +207,19 @@ start_job (const char *kind, GVariant *options, gboolean wait)
   watch = g_bus_watch_name_on_connection (connection, AGENT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                           NULL, agent_vanished_cb, &waiter, NULL);
 
-  if (g_str_equal (kind, "backup"))
-    started = coffer_dbus_agent_call_start_backup_sync (agent, options, G_DBUS_CALL_FLAGS_NONE, -1,
-                                                        &job_path, &id, NULL, &error);
-  else
-    started = coffer_dbus_agent_call_start_check_sync (agent, options, G_DBUS_CALL_FLAGS_NONE, -1,
-                                                       &job_path, &id, NULL, &error);
+  started = start (agent, kind, options, &job_path, &id, &error);
   g_variant_unref (options);
 
   if (!started)
     waiter.exit_status = cli_report_error (error);
   else
     {
-      /* Translators: %s is "backup" or "check". */
+      /* Translators: %s is "Backup", "Check" or "Recovery". */
       g_print (_ ("%s job %llu started.\n"),
-               g_str_equal (kind, "backup") ? _ ("Backup") : _ ("Check"), (unsigned long long) id);
+               g_str_equal (kind, "backup")  ? _ ("Backup")
+               : g_str_equal (kind, "check") ? _ ("Check")
+                                             : _ ("Recovery"),
+               (unsigned long long) id);
       if (wait)
         {
           waiter.job_path = g_strdup (job_path);

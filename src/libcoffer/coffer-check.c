@@ -18,6 +18,7 @@
 #include "coffer-error.h"
 #include "coffer-index.h"
 #include "coffer-pack.h"
+#include "coffer-point-reader.h"
 #include "coffer-snapshot.h"
 #include "coffer-tree.h"
 
@@ -110,24 +111,8 @@ users_of (Check *check, const guint8 *id)
 static GBytes *
 read_blob (Check *check, const guint8 *id, CofferBlobType type, GError **error)
 {
-  CofferBlobLocation where;
-  g_autofree char *pack = NULL;
-  g_autofree char *object = NULL;
-  g_autoptr (GBytes) sealed = NULL;
-
-  if (!coffer_index_lookup (check->index, id, &where))
-    {
-      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND, "no index names it");
-      return NULL;
-    }
-  pack = coffer_blob_id_to_hex (where.pack);
-  object = coffer_pack_object_name (check->machine_id, pack);
-  sealed = coffer_store_get_sync (coffer_vault_get_store (check->vault), object, where.offset,
-                                  where.length, NULL, check->cancellable, error);
-  if (sealed == NULL)
-    return NULL;
-  return coffer_blob_open (check->keys, id, type, g_bytes_get_data (sealed, NULL),
-                           g_bytes_get_size (sealed), where.raw_length, error);
+  return coffer_point_reader_fetch_blob (check->vault, check->machine_id, check->keys, check->index,
+                                         id, type, check->cancellable, error);
 }
 
 static char *

@@ -774,6 +774,74 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
   }
 }
 
+static void
+test_recover_from_this_and_another_server (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *credentials = issue (fixture, vault);
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *nested = g_build_filename (source, "letters", NULL);
+  g_autofree char *letter = g_build_filename (nested, "to-ann.txt", NULL);
+  g_autofree char *big = g_build_filename (source, "big.bin", NULL);
+  g_autofree char *target = g_build_filename (fixture->work, "recovered", NULL);
+  g_autofree char *alpha_pass =
+      write_passphrase (fixture, "alpha.txt", "alpha passphrase, long enough");
+  g_autofree char *beta_pass =
+      write_passphrase (fixture, "beta.txt", "beta passphrase, long enough!");
+  g_autofree char *wrong = write_passphrase (fixture, "wrong.txt", "not alpha's passphrase at all");
+  g_autofree char *original = NULL;
+  g_autofree char *restored = NULL;
+  g_autofree char *restored_path = NULL;
+  g_autofree char *letter_path = NULL;
+  gsize original_length, restored_length;
+
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", alpha_pass, "--machine-name", "alpha"),
+                   ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (nested, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (letter, "Dear Ann,\n", -1, NULL));
+  write_random_file (big, 8 * 1024 * 1024);
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", source), ==, 0);
+  g_assert_cmpint (cli (fixture, "backup", "--wait"), ==, 0);
+
+  g_assert_cmpint (cli (fixture, "recover", "points"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "on-demand"));
+  g_assert_cmpint (cli (fixture, "recover", "ls", "latest", source), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "big.bin"));
+  g_assert_nonnull (strstr (fixture->out, "letters/"));
+  g_assert_cmpint (cli (fixture, "recover", "find", "latest", "*.TXT"), ==, 0);
+  g_assert_true (g_str_has_prefix (fixture->out, letter));
+  g_assert_cmpstr (fixture->out + strlen (letter), ==, "\n");
+
+  /* Recover to another folder; the bytes are the original's. */
+  g_assert_cmpint (g_mkdir (target, 0700), ==, 0);
+  g_assert_cmpint (cli (fixture, "recover", "run", "latest", big, "--to", target, "--wait"), ==, 0);
+  restored_path = g_build_filename (target, "big.bin", NULL);
+  g_assert_true (g_file_get_contents (big, &original, &original_length, NULL));
+  g_assert_true (g_file_get_contents (restored_path, &restored, &restored_length, NULL));
+  g_assert_cmpmem (original, original_length, restored, restored_length);
+
+  /* A second server of the vault recovers the first one's files. */
+  g_assert_cmpint (cli (fixture, "unregister"), ==, 0);
+  g_free (credentials);
+  credentials = issue (fixture, vault);
+  g_assert_cmpint (cli (fixture, "register", "--vault-credentials", credentials,
+                        "--passphrase-file", beta_pass, "--machine-name", "beta"),
+                   ==, 0);
+  g_assert_cmpint (
+      cli (fixture, "recover", "points", "--machine", "alpha", "--passphrase-file", wrong), ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: The passphrase is incorrect: it does not open the keys of server "
+                   "“alpha”.\n");
+  g_assert_cmpint (cli (fixture, "recover", "run", "latest", nested, "--to", target, "--machine",
+                        "alpha", "--passphrase-file", alpha_pass, "--wait"),
+                   ==, 0);
+  letter_path = g_build_filename (target, "letters", "to-ann.txt", NULL);
+  g_clear_pointer (&restored, g_free);
+  g_assert_true (g_file_get_contents (letter_path, &restored, NULL, NULL));
+  g_assert_cmpstr (restored, ==, "Dear Ann,\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -794,6 +862,7 @@ main (int argc, char **argv)
   ADD ("policy-set-and-show", test_policy_set_and_show);
   ADD ("back-up-now", test_back_up_now);
   ADD ("killed-agent-leaves-a-failed-job", test_killed_agent_leaves_a_failed_job);
+  ADD ("recover-from-this-and-another-server", test_recover_from_this_and_another_server);
 #undef ADD
   g_test_add ("/cli/register/passphrase-in-secret-service", Fixture, NULL, fixture_set_up_keyring,
               test_passphrase_in_secret_service, fixture_tear_down);

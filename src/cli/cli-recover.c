@@ -1,0 +1,365 @@
+/* cli-recover.c: `coffer recover points|ls|find|run`.
+ *
+ * POINT is a recovery point's id, a unique start of it, or "latest". With
+ * --machine NAME --passphrase-file FILE, the points are another server's in
+ * the same vault, unlocked with its passphrase. Paths are passed as raw
+ * bytes: file names need not be UTF-8.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "cli-commands.h"
+
+typedef struct
+{
+  char *machine;
+  char *passphrase_file;
+  gboolean json;
+} OtherMachine;
+
+static void
+other_machine_clear (OtherMachine *other)
+{
+  g_free (other->machine);
+  g_free (other->passphrase_file);
+}
+
+static GOptionEntry *
+other_machine_entries (OtherMachine *other)
+{
+  GOptionEntry entries[] = {
+    { "machine", 0, 0, G_OPTION_ARG_STRING, &other->machine,
+      N_ ("Another server of the vault, whose data to recover"), "NAME" },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &other->passphrase_file,
+      N_ ("That server's passphrase, the first line of FILE"), "FILE" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &other->json, N_ ("Print JSON"), NULL },
+    { NULL }
+  };
+
+  return g_memdup2 (entries, sizeof entries);
+}
+
+/* The options every recovery method takes: which machine, its passphrase. */
+static gboolean
+add_machine_options (OtherMachine *other, GVariantBuilder *options, GError **error)
+{
+  if (other->machine == NULL)
+    return TRUE;
+  if (other->passphrase_file == NULL)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   _ ("--machine needs that server's --passphrase-file."));
+      return FALSE;
+    }
+  {
+    g_autoptr (char) passphrase = cli_read_passphrase_file (other->passphrase_file, error);
+
+    if (passphrase == NULL)
+      return FALSE;
+    g_variant_builder_add (options, "{sv}", "machine", g_variant_new_string (other->machine));
+    g_variant_builder_add (options, "{sv}", "passphrase", cli_passphrase_variant (passphrase));
+  }
+  return TRUE;
+}
+
+static int
+parse (GOptionContext *context,
+       const char *summary,
+       OtherMachine *other,
+       const GOptionEntry *extra,
+       int *argc,
+       char ***argv)
+{
+  g_autofree GOptionEntry *entries = other_machine_entries (other);
+
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (extra != NULL)
+    g_option_context_add_main_entries (context, extra, GETTEXT_PACKAGE);
+  return cli_parse_options (context, argc, argv) ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+static void
+print_json (GVariant *value)
+{
+  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
+  cli_print_json (node);
+}
+
+static char *
+format_time (gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_unix_local (unix_seconds);
+
+  return g_date_time_format (time, "%Y-%m-%d %H:%M:%S");
+}
+
+int
+cli_recover_points (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GVariant) points = NULL;
+  g_autoptr (GError) error = NULL;
+  OtherMachine other = { 0 };
+  GVariantBuilder options;
+  GVariantIter iter;
+  GVariant *point;
+  int status;
+
+  status =
+      parse (context, _ ("List the recovery points, oldest first."), &other, NULL, &argc, &argv);
+  if (status != CLI_EXIT_OK)
+    return status;
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (!add_machine_options (&other, &options, &error) ||
+      (agent = cli_agent_connect (&error)) == NULL ||
+      !coffer_dbus_agent_call_list_points_sync (agent, g_variant_builder_end (&options),
+                                                G_DBUS_CALL_FLAGS_NONE, -1, &points, NULL, &error))
+    {
+      other_machine_clear (&other);
+      return cli_report_error (error);
+    }
+
+  if (other.json)
+    print_json (points);
+  else if (g_variant_n_children (points) == 0)
+    g_print ("%s\n", _ ("No recovery points yet."));
+  else
+    {
+      /* Translators: the column titles of `coffer recover points`. */
+      g_print ("%s\n", _ ("ID            TIME                 KIND        RETAIN UNTIL           "
+                          "FILES        SIZE"));
+      g_variant_iter_init (&iter, points);
+      while ((point = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          const char *id = "", *kind = "";
+          gint64 time = 0, retain = 0;
+          guint64 files = 0, bytes = 0;
+          g_autofree char *time_text = NULL;
+          g_autofree char *retain_text = NULL;
+          g_autofree char *size = NULL;
+
+          g_variant_lookup (point, "id", "&s", &id);
+          g_variant_lookup (point, "kind", "&s", &kind);
+          g_variant_lookup (point, "time", "x", &time);
+          g_variant_lookup (point, "retain-until", "x", &retain);
+          g_variant_lookup (point, "files", "t", &files);
+          g_variant_lookup (point, "bytes", "t", &bytes);
+          time_text = format_time (time);
+          retain_text = retain > 0 ? format_time (retain) : g_strdup ("—");
+          size = g_format_size (bytes);
+          g_print ("%.12s  %s  %-10s  %-19s  %8llu  %10s\n", id, time_text, kind, retain_text,
+                   (unsigned long long) files, size);
+          g_variant_unref (point);
+        }
+    }
+  other_machine_clear (&other);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_recover_ls (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_ ("POINT [PATH]"));
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GVariant) entries = NULL;
+  g_autoptr (GError) error = NULL;
+  OtherMachine other = { 0 };
+  GVariantBuilder options;
+  GVariantIter iter;
+  GVariant *entry;
+  int status;
+
+  status = parse (context, _ ("List a folder of a recovery point (its root without PATH)."), &other,
+                  NULL, &argc, &argv);
+  if (status != CLI_EXIT_OK)
+    return status;
+  if (argc < 2 || argc > 3)
+    {
+      g_printerr (_ ("coffer: recover ls needs a POINT, and maybe a PATH.\n"));
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (!add_machine_options (&other, &options, &error) ||
+      (agent = cli_agent_connect (&error)) == NULL ||
+      !coffer_dbus_agent_call_list_folder_sync (agent, argv[1], argc == 3 ? argv[2] : "/",
+                                                g_variant_builder_end (&options),
+                                                G_DBUS_CALL_FLAGS_NONE, -1, &entries, NULL, &error))
+    {
+      other_machine_clear (&other);
+      return cli_report_error (error);
+    }
+
+  if (other.json)
+    print_json (entries);
+  else
+    {
+      g_variant_iter_init (&iter, entries);
+      while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          const char *name = "", *type = "", *target = NULL;
+          guint64 size = 0;
+          gint64 mtime = 0;
+          guint32 mode = 0;
+          g_autofree char *time = NULL;
+
+          g_variant_lookup (entry, "name", "^&ay", &name);
+          g_variant_lookup (entry, "type", "&s", &type);
+          g_variant_lookup (entry, "size", "t", &size);
+          g_variant_lookup (entry, "mtime", "x", &mtime);
+          g_variant_lookup (entry, "mode", "u", &mode);
+          g_variant_lookup (entry, "target", "^&ay", &target);
+          time = format_time (mtime / 1000000000);
+          g_print ("%-8s %04o %12llu  %s  %s%s%s%s\n", type, mode, (unsigned long long) size, time,
+                   name, g_str_equal (type, "folder") ? "/" : "", target != NULL ? " -> " : "",
+                   target != NULL ? target : "");
+          g_variant_unref (entry);
+        }
+    }
+  other_machine_clear (&other);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_recover_find (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_ ("POINT PATTERN"));
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) paths = NULL;
+  OtherMachine other = { 0 };
+  GVariantBuilder options;
+  int status;
+
+  status = parse (context,
+                  _ ("Find files and folders of a recovery point by name: PATTERN is a "
+                     "glob such as '*.odt', in any case."),
+                  &other, NULL, &argc, &argv);
+  if (status != CLI_EXIT_OK)
+    return status;
+  if (argc != 3)
+    {
+      g_printerr (_ ("coffer: recover find needs a POINT and a PATTERN.\n"));
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (!add_machine_options (&other, &options, &error) ||
+      (agent = cli_agent_connect (&error)) == NULL ||
+      !coffer_dbus_agent_call_find_in_point_sync (agent, argv[1], argv[2], 1000,
+                                                  g_variant_builder_end (&options),
+                                                  G_DBUS_CALL_FLAGS_NONE, -1, &paths, NULL, &error))
+    {
+      other_machine_clear (&other);
+      return cli_report_error (error);
+    }
+  if (other.json)
+    print_json (g_variant_new_bytestring_array ((const char *const *) paths, -1));
+  else
+    for (guint i = 0; paths[i] != NULL; i++)
+      g_print ("%s\n", paths[i]);
+  other_machine_clear (&other);
+  return CLI_EXIT_OK;
+}
+
+static gboolean
+start_recovery (CofferDBusAgent *agent,
+                const char *kind,
+                GVariant *parameters,
+                char **out_path,
+                guint64 *out_id,
+                GError **error)
+{
+  g_autoptr (GVariant) paths = g_variant_get_child_value (parameters, 1);
+  g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 2);
+  g_autofree const char **path_list = g_variant_get_bytestring_array (paths, NULL);
+  const char *point = NULL;
+
+  g_variant_get_child (parameters, 0, "&s", &point);
+  return coffer_dbus_agent_call_start_recovery_sync (
+      agent, point, path_list, options, G_DBUS_CALL_FLAGS_NONE, -1, out_path, out_id, NULL, error);
+}
+
+int
+cli_recover_run (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_ ("POINT PATH…"));
+  g_autoptr (GError) error = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *conflict = NULL;
+  gboolean no_permissions = FALSE;
+  gboolean wait = FALSE;
+  OtherMachine other = { 0 };
+  GVariantBuilder options;
+  GVariantBuilder paths;
+  const GOptionEntry extra[] = {
+    { "to", 0, 0, G_OPTION_ARG_FILENAME, &to,
+      N_ ("Recover into this existing folder (default: the original location)"), "DIR" },
+    { "conflict", 0, 0, G_OPTION_ARG_STRING, &conflict,
+      N_ ("When an item exists: copy (keep both; the default), overwrite, or skip"),
+      "copy|overwrite|skip" },
+    { "no-permissions", 0, 0, G_OPTION_ARG_NONE, &no_permissions,
+      N_ ("Do not restore modes and owners"), NULL },
+    { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, N_ ("Show the progress and wait for the end"), NULL },
+    { NULL }
+  };
+  int status;
+
+  status = parse (context,
+                  _ ("Recover files and folders of a recovery point. Cancelling keeps "
+                     "what was already recovered."),
+                  &other, extra, &argc, &argv);
+  if (status != CLI_EXIT_OK)
+    return status;
+  if (argc < 3)
+    {
+      g_printerr (_ ("coffer: recover run needs a POINT and at least one PATH.\n"));
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
+  if (conflict != NULL && !g_str_equal (conflict, "copy") && !g_str_equal (conflict, "overwrite") &&
+      !g_str_equal (conflict, "skip"))
+    {
+      g_printerr (_ ("coffer: --conflict is copy, overwrite or skip.\n"));
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (!add_machine_options (&other, &options, &error))
+    {
+      other_machine_clear (&other);
+      g_variant_builder_clear (&options);
+      return cli_report_error (error);
+    }
+  other_machine_clear (&other);
+  if (to != NULL)
+    {
+      g_autofree char *absolute = g_canonicalize_filename (to, NULL);
+
+      if (!g_file_test (absolute, G_FILE_TEST_IS_DIR))
+        {
+          g_printerr (_ ("coffer: %s is not a folder.\n"), absolute);
+          g_variant_builder_clear (&options);
+          return CLI_EXIT_FAILED;
+        }
+      g_variant_builder_add (&options, "{sv}", "to", g_variant_new_bytestring (absolute));
+    }
+  g_variant_builder_add (&options, "{sv}", "conflict",
+                         g_variant_new_string (conflict != NULL ? conflict : "copy"));
+  g_variant_builder_add (&options, "{sv}", "permissions", g_variant_new_boolean (!no_permissions));
+
+  g_variant_builder_init (&paths, G_VARIANT_TYPE_BYTESTRING_ARRAY);
+  for (int i = 2; i < argc; i++)
+    {
+      g_autofree char *absolute = g_canonicalize_filename (argv[i], "/");
+      g_variant_builder_add_value (&paths, g_variant_new_bytestring (absolute));
+    }
+  return cli_start_job ("recovery", start_recovery,
+                        g_variant_new ("(s@aay@a{sv})", argv[1], g_variant_builder_end (&paths),
+                                       g_variant_builder_end (&options)),
+                        wait);
+}
