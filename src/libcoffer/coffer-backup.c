@@ -535,12 +535,40 @@ all_known (Backup *backup, GArray *chunks)
 }
 
 static void
+stamp_from_stat (CofferFileStamp *stamp, const struct stat *st, guint64 fsid)
+{
+  stamp->fsid = fsid;
+  stamp->inode = st->st_ino;
+  stamp->size = st->st_size;
+  stamp->mtime_ns = st->st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_mtim.tv_nsec;
+  stamp->ctime_ns = st->st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_ctim.tv_nsec;
+}
+
+/* Fills @node's chunks from the files cache when the file is unchanged and
+ * every chunk is in the index; the walker then need not open it. */
+static gboolean
+take_from_cache (
+    Backup *backup, CofferNode *node, const char *path, const struct stat *st, guint64 fsid)
+{
+  CofferFileStamp stamp;
+  g_autoptr (GArray) cached = NULL;
+
+  stamp_from_stat (&stamp, st, fsid);
+  cached = coffer_files_cache_lookup (backup->files_cache, path, &stamp);
+  if (cached == NULL || !all_known (backup, cached))
+    return FALSE;
+  node->chunks = g_steal_pointer (&cached);
+  add_counter (&backup->totals.bytes_scanned, st->st_size);
+  coffer_files_cache_stage (backup->files_cache, path, &stamp, node->chunks);
+  return TRUE;
+}
+
+static void
 file_run (gpointer data, gpointer user_data)
 {
   FileTask *task = data;
   Backup *backup = user_data;
   CofferFileStamp stamp = { 0 };
-  g_autoptr (GArray) cached = NULL;
   g_autofree guint8 *buffer = NULL;
   g_autofree char *reason = NULL;
   struct stat before, after;
@@ -549,22 +577,7 @@ file_run (gpointer data, gpointer user_data)
   if (stopped (backup) || fstat (task->fd, &before) != 0)
     goto done;
 
-  stamp.fsid = task->fsid;
-  stamp.inode = before.st_ino;
-  stamp.size = before.st_size;
-  stamp.mtime_ns = before.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + before.st_mtim.tv_nsec;
-  stamp.ctime_ns = before.st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + before.st_ctim.tv_nsec;
-
-  /* Unchanged, and every chunk still in the vault: nothing to read. */
-  cached = coffer_files_cache_lookup (backup->files_cache, task->path, &stamp);
-  if (cached != NULL && all_known (backup, cached))
-    {
-      task->node->chunks = g_steal_pointer (&cached);
-      add_counter (&backup->totals.bytes_scanned, before.st_size);
-      coffer_files_cache_stage (backup->files_cache, task->path, &stamp, task->node->chunks);
-      ok = TRUE;
-      goto done;
-    }
+  stamp_from_stat (&stamp, &before, task->fsid);
 
   buffer = g_malloc (READ_BUFFER_SIZE);
   /* A file that changes while it is read is read once more, then reported. */
@@ -731,6 +744,14 @@ walk_entry (Backup *backup,
           node->hardlink_group = ++backup->next_hardlink_group;
           g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key),
                                GSIZE_TO_POINTER (node->hardlink_group));
+        }
+
+      /* Unchanged since the last backup, every chunk still in the vault: no
+       * need even to open it. */
+      if (take_from_cache (backup, node, path, &st, fsid))
+        {
+          dir_add (dir, node);
+          return;
         }
 
       fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
