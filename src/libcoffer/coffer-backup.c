@@ -754,8 +754,14 @@ walk_entry (Backup *backup,
                                GSIZE_TO_POINTER (node->hardlink_group));
         }
 
-      /* Unchanged since the last backup, every chunk still in the vault: no
-       * need even to open it. */
+      /* An empty file has no content to read; an unchanged one, whose chunks
+       * are all in the vault, is not opened either. */
+      if (st.st_size == 0)
+        {
+          node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
+          dir_add (dir, node);
+          return;
+        }
       if (take_from_cache (backup, node, path, &st, fsid))
         {
           dir_add (dir, node);
