@@ -107,14 +107,46 @@ coffer_test_bus_get_address (CofferTestBus *self)
   return self->address;
 }
 
+static void
+connection_finalized_cb (gpointer user_data, GObject *where_the_object_was)
+{
+  g_atomic_int_set ((gint *) user_data, TRUE);
+  g_main_context_wakeup (NULL);
+}
+
 void
 coffer_test_bus_down (CofferTestBus *self)
 {
+  GDBusConnection *session;
+  gint finalized = FALSE;
+  gint64 deadline;
+
   if (self == NULL)
     return;
+  /* As GTestDBus does: the process's session bus singleton (libsecret's, for
+   * one) must be gone before the next test, or g_bus_get() hands the next test
+   * this bus's closed connection. */
+  session = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  if (session != NULL)
+    {
+      g_dbus_connection_set_exit_on_close (session, FALSE);
+      g_object_weak_ref (G_OBJECT (session), connection_finalized_cb, &finalized);
+      g_object_unref (session);
+    }
   g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
   g_subprocess_force_exit (self->daemon);
   g_subprocess_wait (self->daemon, NULL, NULL);
+  if (session != NULL)
+    {
+      deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+      while (!g_atomic_int_get (&finalized) && g_get_monotonic_time () < deadline)
+        {
+          if (!g_main_context_iteration (NULL, FALSE))
+            g_usleep (1000);
+        }
+      if (!g_atomic_int_get (&finalized))
+        g_error ("The session bus connection outlived its bus");
+    }
   g_clear_object (&self->daemon);
   g_unlink (self->config);
   g_free (self->config);
