@@ -233,6 +233,30 @@ type_name (CofferNodeType type)
     }
 }
 
+/* Opens the point a browsing call names (its first parameter), with its
+ * options at @options_index, and a reader for it. */
+static CofferPointReader *
+open_point (CofferCatalog *catalog,
+            const char *state_dir,
+            GVariant *parameters,
+            gsize options_index,
+            AgentPoints **out_points,
+            CofferSnapshot **out_snapshot,
+            GCancellable *cancellable,
+            GError **error)
+{
+  g_autoptr (GVariant) options = g_variant_get_child_value (parameters, options_index);
+  const char *point = NULL;
+
+  g_variant_get_child (parameters, 0, "&s", &point);
+  *out_points = agent_points_open (catalog, state_dir, options, cancellable, error);
+  if (*out_points == NULL ||
+      (*out_snapshot = agent_points_resolve (*out_points, point, error)) == NULL)
+    return NULL;
+  return coffer_point_reader_new ((*out_points)->vault, (*out_points)->machine_id,
+                                  (*out_points)->keys, cancellable, error);
+}
+
 GVariant *
 agent_list_folder (CofferCatalog *catalog,
                    const char *state_dir,
@@ -240,21 +264,15 @@ agent_list_folder (CofferCatalog *catalog,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 2);
   g_autoptr (AgentPoints) points = NULL;
   g_autoptr (CofferPointReader) reader = NULL;
   g_autoptr (GPtrArray) nodes = NULL;
-  const char *point = NULL, *path = NULL;
-  CofferSnapshot *snapshot;
+  const char *path = NULL;
+  CofferSnapshot *snapshot = NULL;
   GVariantBuilder builder;
 
-  g_variant_get_child (parameters, 0, "&s", &point);
   g_variant_get_child (parameters, 1, "^&ay", &path);
-  points = agent_points_open (catalog, state_dir, options, cancellable, error);
-  if (points == NULL || (snapshot = agent_points_resolve (points, point, error)) == NULL)
-    return NULL;
-  reader =
-      coffer_point_reader_new (points->vault, points->machine_id, points->keys, cancellable, error);
+  reader = open_point (catalog, state_dir, parameters, 2, &points, &snapshot, cancellable, error);
   if (reader == NULL)
     return NULL;
   nodes = coffer_point_reader_list (reader, snapshot->root, path, cancellable, error);
@@ -288,22 +306,16 @@ agent_find_in_point (CofferCatalog *catalog,
                      GCancellable *cancellable,
                      GError **error)
 {
-  g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 3);
   g_autoptr (AgentPoints) points = NULL;
   g_autoptr (CofferPointReader) reader = NULL;
   g_autoptr (GPtrArray) paths = NULL;
-  const char *point = NULL, *pattern = NULL;
+  const char *pattern = NULL;
   guint32 limit = 0;
-  CofferSnapshot *snapshot;
+  CofferSnapshot *snapshot = NULL;
 
-  g_variant_get_child (parameters, 0, "&s", &point);
   g_variant_get_child (parameters, 1, "&s", &pattern);
   g_variant_get_child (parameters, 2, "u", &limit);
-  points = agent_points_open (catalog, state_dir, options, cancellable, error);
-  if (points == NULL || (snapshot = agent_points_resolve (points, point, error)) == NULL)
-    return NULL;
-  reader =
-      coffer_point_reader_new (points->vault, points->machine_id, points->keys, cancellable, error);
+  reader = open_point (catalog, state_dir, parameters, 3, &points, &snapshot, cancellable, error);
   if (reader == NULL)
     return NULL;
   paths = coffer_point_reader_find (reader, snapshot->root, pattern,

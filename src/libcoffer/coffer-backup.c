@@ -1034,21 +1034,6 @@ backup_free (Backup *backup)
   g_free (backup);
 }
 
-static guint
-id_hash (gconstpointer id)
-{
-  guint hash;
-
-  memcpy (&hash, id, sizeof hash);
-  return hash;
-}
-
-static gboolean
-id_equal (gconstpointer a, gconstpointer b)
-{
-  return memcmp (a, b, COFFER_BLOB_ID_SIZE) == 0;
-}
-
 static Backup *
 backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GError **error)
 {
@@ -1065,7 +1050,8 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   backup->skip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   backup->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   backup->hardlinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  backup->pending_ids = g_hash_table_new_full (id_hash, id_equal, g_free, NULL);
+  backup->pending_ids =
+      g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, g_free, NULL);
   backup->failed = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
   backup->last_checkpoint = g_get_monotonic_time ();
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)

@@ -433,3 +433,31 @@ coffer_blob_id_from_hex (const char *hex, guint8 id[COFFER_BLOB_ID_SIZE])
   memcpy (id, parsed, sizeof parsed);
   return TRUE;
 }
+
+/**
+ * coffer_blob_id_hash:
+ * @id: (type guint8): a blob id, %COFFER_BLOB_ID_SIZE bytes
+ *
+ * A #GHashFunc for blob ids: they are already uniformly random.
+ */
+guint
+coffer_blob_id_hash (gconstpointer id)
+{
+  guint hash;
+
+  memcpy (&hash, id, sizeof hash);
+  return hash;
+}
+
+/**
+ * coffer_blob_id_equal:
+ * @a: a blob id
+ * @b: another
+ *
+ * A #GEqualFunc for blob ids.
+ */
+gboolean
+coffer_blob_id_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, COFFER_BLOB_ID_SIZE) == 0;
+}

@@ -50,6 +50,8 @@ GBytes *coffer_blob_open (const CofferMasterKeys *keys,
                           gsize raw_size,
                           GError **error);
 
+guint coffer_blob_id_hash (gconstpointer id);
+gboolean coffer_blob_id_equal (gconstpointer a, gconstpointer b);
 char *coffer_blob_id_to_hex (const guint8 id[COFFER_BLOB_ID_SIZE]);
 gboolean coffer_blob_id_from_hex (const char *hex, guint8 id[COFFER_BLOB_ID_SIZE]);
 

@@ -61,21 +61,6 @@ add_item (GPtrArray *items, const char *path, const char *reason)
   g_ptr_array_add (items, item);
 }
 
-static guint
-id_hash (gconstpointer id)
-{
-  guint hash;
-
-  memcpy (&hash, id, sizeof hash);
-  return hash;
-}
-
-static gboolean
-id_equal (gconstpointer a, gconstpointer b)
-{
-  return memcmp (a, b, COFFER_BLOB_ID_SIZE) == 0;
-}
-
 /* Remembers that @path needs blob @id (a few paths per blob are enough to
  * tell the user what a damaged blob costs). */
 static void
@@ -262,9 +247,10 @@ coffer_check_run (CofferVault *vault,
                   GError **error)
 {
   g_autoptr (CofferIndex) index = coffer_index_new ();
-  g_autoptr (GHashTable) users =
-      g_hash_table_new_full (id_hash, id_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-  g_autoptr (GHashTable) trees_seen = g_hash_table_new_full (id_hash, id_equal, g_free, NULL);
+  g_autoptr (GHashTable) users = g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal,
+                                                        g_free, (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GHashTable) trees_seen =
+      g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, g_free, NULL);
   g_autoptr (GHashTable) indexed_packs =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) snapshots = NULL;

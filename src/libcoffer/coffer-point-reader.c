@@ -39,21 +39,6 @@ struct _CofferPointReader
   GQueue lru;        /* CachedTree, most recently used first */
 };
 
-static guint
-id_hash (gconstpointer id)
-{
-  guint hash;
-
-  memcpy (&hash, id, sizeof hash);
-  return hash;
-}
-
-static gboolean
-id_equal (gconstpointer a, gconstpointer b)
-{
-  return memcmp (a, b, COFFER_BLOB_ID_SIZE) == 0;
-}
-
 static void
 cached_tree_free (CachedTree *tree)
 {
@@ -144,7 +129,8 @@ coffer_point_reader_new (CofferVault *vault,
   self->keys = g_memdup2 (keys, sizeof *keys);
   self->index = g_steal_pointer (&index);
   g_mutex_init (&self->lock);
-  self->trees = g_hash_table_new_full (id_hash, id_equal, NULL, (GDestroyNotify) cached_tree_free);
+  self->trees = g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, NULL,
+                                       (GDestroyNotify) cached_tree_free);
   g_queue_init (&self->lru);
   return self;
 }
