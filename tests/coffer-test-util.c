@@ -493,3 +493,53 @@ coffer_test_run_cli_env (const char *bus_address,
     g_free (err);
   return out;
 }
+
+/**
+ * coffer_test_vault_set_up:
+ * @self: the fixture
+ * @data: unused (a GTest fixture function)
+ *
+ * Makes the folders, a vault, keys and a catalog whose policy backs up
+ * @self->source.
+ */
+void
+coffer_test_vault_set_up (CofferTestVault *self, gconstpointer data)
+{
+  g_autofree char *state_dir = coffer_paths_state_dir ();
+  g_autoptr (GError) error = NULL;
+  CofferPolicyEdit edit = { "item", NULL, TRUE };
+
+  self->source = g_build_filename (g_get_user_data_dir (), "source", NULL);
+  self->target = g_build_filename (g_get_user_data_dir (), "target", NULL);
+  self->vault_dir = g_build_filename (g_get_user_data_dir (), "vault", NULL);
+  self->cache_dir = g_build_filename (g_get_user_cache_dir (), "coffer", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (self->source, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (self->target, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (self->vault_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (self->cache_dir, 0700), ==, 0);
+  self->store = coffer_local_store_new (self->vault_dir);
+  self->vault = coffer_vault_create (self->store, "Test-Vault", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  self->keys = coffer_master_keys_generate ();
+  self->catalog = coffer_catalog_open (state_dir, &error);
+  g_assert_no_error (error);
+  edit.value = self->source;
+  g_assert_true (coffer_catalog_edit_policy (self->catalog, &edit, 1, &error));
+}
+
+void
+coffer_test_vault_tear_down (CofferTestVault *self, gconstpointer data)
+{
+  g_autofree char *command = g_strdup_printf ("chmod -R u+rwX '%s'", g_get_user_data_dir ());
+
+  /* Read-only folders would stop the isolated dirs' removal. */
+  g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->vault);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->keys, coffer_master_keys_free);
+  g_free (self->source);
+  g_free (self->target);
+  g_free (self->vault_dir);
+  g_free (self->cache_dir);
+}

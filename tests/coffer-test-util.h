@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "coffer.h"
+
 G_BEGIN_DECLS
 
 typedef struct _CofferTestBus CofferTestBus;
@@ -47,5 +49,33 @@ char *coffer_test_run_cli (const char *bus_address,
                            const char *const *args,
                            char **out_stderr,
                            int *out_status);
+
+/**
+ * CofferTestVault:
+ * @source: a folder to back up (the policy's one item)
+ * @target: an empty folder to recover into
+ * @vault_dir: the vault's folder
+ * @cache_dir: the cache folder
+ * @store: the vault's store
+ * @vault: the vault
+ * @keys: a machine's keys
+ * @catalog: the catalog
+ *
+ * A vault, keys and a policy for engine tests, in the test's isolated folders.
+ */
+typedef struct
+{
+  char *source;
+  char *target;
+  char *vault_dir;
+  char *cache_dir;
+  CofferStore *store;
+  CofferVault *vault;
+  CofferMasterKeys *keys;
+  CofferCatalog *catalog;
+} CofferTestVault;
+
+void coffer_test_vault_set_up (CofferTestVault *self, gconstpointer data);
+void coffer_test_vault_tear_down (CofferTestVault *self, gconstpointer data);
 
 G_END_DECLS

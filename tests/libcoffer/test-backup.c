@@ -11,53 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coffer-test-util.h"
 #include "coffer.h"
 
-typedef struct
-{
-  char *source;
-  char *vault_dir;
-  char *cache_dir;
-  CofferStore *store;
-  CofferVault *vault;
-  CofferMasterKeys *keys;
-  CofferCatalog *catalog;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *fixture, gconstpointer data)
-{
-  g_autofree char *state_dir = coffer_paths_state_dir ();
-  g_autoptr (GError) error = NULL;
-  CofferPolicyEdit edit = { "item", NULL, TRUE };
-
-  fixture->source = g_build_filename (g_get_user_data_dir (), "source", NULL);
-  fixture->vault_dir = g_build_filename (g_get_user_data_dir (), "vault", NULL);
-  fixture->cache_dir = g_build_filename (g_get_user_cache_dir (), "coffer", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->source, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->vault_dir, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->cache_dir, 0700), ==, 0);
-  fixture->store = coffer_local_store_new (fixture->vault_dir);
-  fixture->vault = coffer_vault_create (fixture->store, "Test-Vault", NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  fixture->keys = coffer_master_keys_generate ();
-  fixture->catalog = coffer_catalog_open (state_dir, &error);
-  g_assert_no_error (error);
-  edit.value = fixture->source;
-  g_assert_true (coffer_catalog_edit_policy (fixture->catalog, &edit, 1, &error));
-}
-
-static void
-fixture_tear_down (Fixture *fixture, gconstpointer data)
-{
-  g_clear_object (&fixture->catalog);
-  g_clear_object (&fixture->vault);
-  g_clear_object (&fixture->store);
-  g_clear_pointer (&fixture->keys, coffer_master_keys_free);
-  g_free (fixture->source);
-  g_free (fixture->vault_dir);
-  g_free (fixture->cache_dir);
-}
+typedef CofferTestVault Fixture;
 
 static CofferBackupResult *
 back_up (Fixture *fixture)
@@ -558,7 +515,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func)                                                                            \
-  g_test_add ("/libcoffer/backup/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/libcoffer/backup/" path, Fixture, NULL, coffer_test_vault_set_up, func,            \
+              coffer_test_vault_tear_down)
   ADD ("round-trip-and-dedup", test_round_trip_and_dedup);
   ADD ("one-changed-byte-sends-about-one-chunk", test_one_changed_byte_sends_about_one_chunk);
   ADD ("unreadable-file-is-a-warning", test_unreadable_file_is_a_warning);

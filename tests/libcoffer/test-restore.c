@@ -11,63 +11,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "coffer-test-util.h"
 #include "coffer.h"
 
 #define MACHINE "0123456789abcdef0123456789abcdef"
 
-typedef struct
-{
-  char *source;
-  char *target;
-  char *vault_dir;
-  char *cache_dir;
-  CofferStore *store;
-  CofferVault *vault;
-  CofferMasterKeys *keys;
-  CofferCatalog *catalog;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *fixture, gconstpointer data)
-{
-  g_autofree char *state_dir = coffer_paths_state_dir ();
-  g_autoptr (GError) error = NULL;
-  CofferPolicyEdit edit = { "item", NULL, TRUE };
-
-  fixture->source = g_build_filename (g_get_user_data_dir (), "source", NULL);
-  fixture->target = g_build_filename (g_get_user_data_dir (), "target", NULL);
-  fixture->vault_dir = g_build_filename (g_get_user_data_dir (), "vault", NULL);
-  fixture->cache_dir = g_build_filename (g_get_user_cache_dir (), "coffer", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->source, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->target, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->vault_dir, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->cache_dir, 0700), ==, 0);
-  fixture->store = coffer_local_store_new (fixture->vault_dir);
-  fixture->vault = coffer_vault_create (fixture->store, "Test-Vault", NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  fixture->keys = coffer_master_keys_generate ();
-  fixture->catalog = coffer_catalog_open (state_dir, &error);
-  g_assert_no_error (error);
-  edit.value = fixture->source;
-  g_assert_true (coffer_catalog_edit_policy (fixture->catalog, &edit, 1, &error));
-}
-
-static void
-fixture_tear_down (Fixture *fixture, gconstpointer data)
-{
-  g_autofree char *command = g_strdup_printf ("chmod -R u+rwX '%s'", g_get_user_data_dir ());
-
-  /* Read-only folders would stop the isolated dirs' removal. */
-  g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
-  g_clear_object (&fixture->catalog);
-  g_clear_object (&fixture->vault);
-  g_clear_object (&fixture->store);
-  g_clear_pointer (&fixture->keys, coffer_master_keys_free);
-  g_free (fixture->source);
-  g_free (fixture->target);
-  g_free (fixture->vault_dir);
-  g_free (fixture->cache_dir);
-}
+typedef CofferTestVault Fixture;
 
 static CofferSnapshot *
 back_up (Fixture *fixture)
@@ -837,7 +786,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func)                                                                            \
-  g_test_add ("/libcoffer/restore/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/libcoffer/restore/" path, Fixture, NULL, coffer_test_vault_set_up, func,           \
+              coffer_test_vault_tear_down)
   ADD ("fidelity", test_fidelity);
   ADD ("hardlink-name-alone", test_hardlink_name_alone);
   ADD ("original-location", test_original_location);
