@@ -19,6 +19,7 @@
 #include "coffer-paths.h"
 #include "coffer-point-reader.h"
 #include "coffer-policy.h"
+#include "coffer-proxy.h"
 #include "coffer-registration.h"
 #include "coffer-restore.h"
 #include "coffer-secret.h"
