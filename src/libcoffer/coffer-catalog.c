@@ -17,6 +17,8 @@
 #include "coffer-error.h"
 #include "coffer-paths.h"
 
+#include <string.h>
+
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
@@ -80,6 +82,21 @@ static const char *const migrations[] = {
   "  reason TEXT NOT NULL,"
   "  PRIMARY KEY (job_id, seq)"
   ");",
+  /* 3 → 4: the policy's schedule, retention and state, and the last
+   * scheduled run the scheduler has dealt with (run or skipped). */
+  "CREATE TABLE schedule ("
+  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+  "  kind TEXT NOT NULL DEFAULT 'none' CHECK (kind IN ('none', 'daily', 'weekly')),"
+  "  times TEXT NOT NULL DEFAULT '',"
+  "  weekdays INTEGER NOT NULL DEFAULT 0,"
+  "  retain_daily INTEGER NOT NULL DEFAULT 30,"
+  "  retain_weekly INTEGER NOT NULL DEFAULT 0,"
+  "  retain_monthly INTEGER NOT NULL DEFAULT 0,"
+  "  retain_yearly INTEGER NOT NULL DEFAULT 0,"
+  "  state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused')),"
+  "  last_considered INTEGER NOT NULL DEFAULT 0"
+  ");"
+  "INSERT INTO schedule (id) VALUES (1);",
 };
 
 void
@@ -861,4 +878,152 @@ coffer_catalog_fail_interrupted_jobs (CofferCatalog *self, const char *message, 
                         "ended_at = CAST (strftime ('%s', 'now') AS INTEGER) "
                         "WHERE status IN ('queued', 'running')",
                         texts, 1, error);
+}
+
+/**
+ * coffer_catalog_get_schedule:
+ * @self: a #CofferCatalog
+ * @out_schedule: (out caller-allocates): the policy's schedule and retention
+ * @out_last_considered: (out) (optional): the last scheduled run the
+ *   scheduler dealt with, Unix seconds, 0 for none
+ * @error: return location for a #GError
+ */
+gboolean
+coffer_catalog_get_schedule (CofferCatalog *self,
+                             CofferSchedule *out_schedule,
+                             gint64 *out_last_considered,
+                             GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  coffer_schedule_init_default (out_schedule);
+  if (out_last_considered != NULL)
+    *out_last_considered = 0;
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "SELECT kind, times, weekdays, retain_daily, retain_weekly, "
+                           "retain_monthly, retain_yearly, state, last_considered "
+                           "FROM schedule WHERE id = 1",
+                           -1, &stmt, NULL) == SQLITE_OK &&
+       sqlite3_step (stmt) == SQLITE_ROW;
+  if (ok)
+    {
+      const char *times = (const char *) sqlite3_column_text (stmt, 1);
+      g_auto (GStrv) parts = g_strsplit (times != NULL ? times : "", ",", -1);
+
+      coffer_schedule_kind_from_string ((const char *) sqlite3_column_text (stmt, 0),
+                                        &out_schedule->kind);
+      for (guint i = 0; parts[i] != NULL; i++)
+        if (*parts[i] != '\0' && out_schedule->n_times < COFFER_SCHEDULE_MAX_TIMES &&
+            coffer_schedule_parse_time (parts[i], &out_schedule->times[out_schedule->n_times],
+                                        NULL))
+          out_schedule->n_times++;
+      out_schedule->weekdays = sqlite3_column_int (stmt, 2) & 0x7f;
+      out_schedule->retain_daily = sqlite3_column_int64 (stmt, 3);
+      out_schedule->retain_weekly = sqlite3_column_int64 (stmt, 4);
+      out_schedule->retain_monthly = sqlite3_column_int64 (stmt, 5);
+      out_schedule->retain_yearly = sqlite3_column_int64 (stmt, 6);
+      out_schedule->paused =
+          g_strcmp0 ((const char *) sqlite3_column_text (stmt, 7), "paused") == 0;
+      if (out_last_considered != NULL)
+        *out_last_considered = sqlite3_column_int64 (stmt, 8);
+    }
+  else
+    set_sqlite_error (self, error, "Cannot read the backup schedule");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static char *
+times_text (const CofferSchedule *schedule)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < schedule->n_times; i++)
+    {
+      g_autofree char *time = coffer_schedule_format_time (schedule->times[i]);
+      g_string_append_printf (text, "%s%s", i > 0 ? "," : "", time);
+    }
+  return g_string_free (text, FALSE);
+}
+
+/**
+ * coffer_catalog_set_schedule:
+ * @self: a #CofferCatalog
+ * @schedule: the schedule, retention and state to record
+ * @last_considered: Unix seconds to record as the last scheduled run dealt
+ *   with, or -1 to leave it
+ * @error: return location for a #GError
+ *
+ * Records @schedule as it is: check it with coffer_schedule_check() first.
+ */
+gboolean
+coffer_catalog_set_schedule (CofferCatalog *self,
+                             const CofferSchedule *schedule,
+                             gint64 last_considered,
+                             GError **error)
+{
+  g_autofree char *times = times_text (schedule);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (
+           self->db,
+           "UPDATE schedule SET kind = ?1, times = ?2, weekdays = ?3, retain_daily = ?4, "
+           "retain_weekly = ?5, retain_monthly = ?6, retain_yearly = ?7, state = ?8, "
+           "last_considered = CASE WHEN ?9 < 0 THEN last_considered ELSE ?9 END WHERE id = 1",
+           -1, &stmt, NULL) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 1, coffer_schedule_kind_to_string (schedule->kind), -1,
+                          SQLITE_STATIC) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 2, times, -1, SQLITE_STATIC) == SQLITE_OK &&
+       sqlite3_bind_int (stmt, 3, schedule->weekdays) == SQLITE_OK &&
+       sqlite3_bind_int64 (stmt, 4, schedule->retain_daily) == SQLITE_OK &&
+       sqlite3_bind_int64 (stmt, 5, schedule->retain_weekly) == SQLITE_OK &&
+       sqlite3_bind_int64 (stmt, 6, schedule->retain_monthly) == SQLITE_OK &&
+       sqlite3_bind_int64 (stmt, 7, schedule->retain_yearly) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 8, schedule->paused ? "paused" : "active", -1, SQLITE_STATIC) ==
+           SQLITE_OK &&
+       sqlite3_bind_int64 (stmt, 9, last_considered) == SQLITE_OK &&
+       sqlite3_step (stmt) == SQLITE_DONE;
+  if (!ok)
+    set_sqlite_error (self, error, "Cannot change the backup schedule");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/**
+ * coffer_catalog_clear_policy:
+ * @self: a #CofferCatalog
+ * @error: return location for a #GError
+ *
+ * Removes the whole policy at once: items, exclusions, inclusions, the
+ * schedule (back to none, active) and the retention (back to the default).
+ */
+gboolean
+coffer_catalog_clear_policy (CofferCatalog *self, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = exec_locked (self,
+                    "BEGIN IMMEDIATE;"
+                    "DELETE FROM policy;"
+                    "DELETE FROM schedule;"
+                    "INSERT INTO schedule (id) VALUES (1);"
+                    "COMMIT;",
+                    error);
+  if (!ok)
+    exec_locked (self, "ROLLBACK", NULL);
+  g_mutex_unlock (&self->lock);
+  return ok;
 }

@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "coffer-schedule.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -136,5 +138,15 @@ GPtrArray *coffer_catalog_get_failed_items (CofferCatalog *self,
                                             GError **error);
 gboolean
 coffer_catalog_fail_interrupted_jobs (CofferCatalog *self, const char *message, GError **error);
+
+gboolean coffer_catalog_get_schedule (CofferCatalog *self,
+                                      CofferSchedule *out_schedule,
+                                      gint64 *out_last_considered,
+                                      GError **error);
+gboolean coffer_catalog_set_schedule (CofferCatalog *self,
+                                      const CofferSchedule *schedule,
+                                      gint64 last_considered,
+                                      GError **error);
+gboolean coffer_catalog_clear_policy (CofferCatalog *self, GError **error);
 
 G_END_DECLS

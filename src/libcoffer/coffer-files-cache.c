@@ -234,3 +234,67 @@ coffer_files_cache_commit (CofferFilesCache *self, GError **error)
   g_mutex_unlock (&self->lock);
   return ok;
 }
+
+/**
+ * coffer_files_cache_forget_missing:
+ * @self: a #CofferFilesCache
+ * @has_chunk: whether a chunk id (32 bytes) is still in the vault
+ * @user_data: data for @has_chunk
+ * @out_forgotten: (out) (optional): how many rows were dropped
+ * @error: return location for a #GError
+ *
+ * Drops every row that names a chunk @has_chunk no longer finds: prune
+ * calls it for the chunks it deleted.
+ */
+gboolean
+coffer_files_cache_forget_missing (CofferFilesCache *self,
+                                   gboolean (*has_chunk) (const guint8 *id, gpointer user_data),
+                                   gpointer user_data,
+                                   guint *out_forgotten,
+                                   GError **error)
+{
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+  int rc = SQLITE_DONE;
+
+  g_mutex_lock (&self->lock);
+  ok =
+      sqlite3_prepare_v2 (self->db, "SELECT path, chunks FROM files", -1, &stmt, NULL) == SQLITE_OK;
+  while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const guint8 *blob = sqlite3_column_blob (stmt, 1);
+      int bytes = sqlite3_column_bytes (stmt, 1);
+      gboolean missing = bytes % CHUNK_ID_SIZE != 0;
+
+      for (int at = 0; !missing && at + CHUNK_ID_SIZE <= bytes; at += CHUNK_ID_SIZE)
+        missing = !has_chunk (blob + at, user_data);
+      if (missing)
+        g_ptr_array_add (gone, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+    }
+  ok = ok && rc == SQLITE_DONE;
+  sqlite3_finalize (stmt);
+  stmt = NULL;
+  if (ok && gone->len > 0)
+    {
+      ok = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+           sqlite3_prepare_v2 (self->db, "DELETE FROM files WHERE path = ?1", -1, &stmt, NULL) ==
+               SQLITE_OK;
+      for (guint i = 0; ok && i < gone->len; i++)
+        {
+          sqlite3_bind_text (stmt, 1, g_ptr_array_index (gone, i), -1, SQLITE_STATIC);
+          ok = sqlite3_step (stmt) == SQLITE_DONE;
+          sqlite3_reset (stmt);
+        }
+      sqlite3_finalize (stmt);
+      ok = ok && sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+      if (!ok)
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  if (!ok)
+    sqlite_error (self->db, "Cannot update", error);
+  else if (out_forgotten != NULL)
+    *out_forgotten = gone->len;
+  g_mutex_unlock (&self->lock);
+  return ok;
+}

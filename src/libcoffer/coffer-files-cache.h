@@ -38,5 +38,11 @@ void coffer_files_cache_stage (CofferFilesCache *self,
                                const CofferFileStamp *stamp,
                                GArray *chunks);
 gboolean coffer_files_cache_commit (CofferFilesCache *self, GError **error);
+gboolean coffer_files_cache_forget_missing (CofferFilesCache *self,
+                                            gboolean (*has_chunk) (const guint8 *id,
+                                                                   gpointer user_data),
+                                            gpointer user_data,
+                                            guint *out_forgotten,
+                                            GError **error);
 
 G_END_DECLS

@@ -875,6 +875,26 @@ coffer_index_remove_packs (CofferIndex *self, GHashTable *pack_hex_set)
 }
 
 /**
+ * coffer_index_mark_all_pending:
+ * @self: an index
+ *
+ * Makes every entry pending, so the next coffer_index_take_pending() writes
+ * the whole index anew (prune replaces the index files this way).
+ */
+void
+coffer_index_mark_all_pending (CofferIndex *self)
+{
+  g_return_if_fail (COFFER_IS_INDEX (self));
+
+  write_lock (self);
+  for (guint32 r = 0; r < self->n_records; r++)
+    record_at (self, r)->info |= INFO_PENDING;
+  self->n_pending = self->n_records;
+  self->first_pending = 0;
+  write_unlock (self);
+}
+
+/**
  * coffer_index_file_name:
  * @file: an index file's bytes
  *

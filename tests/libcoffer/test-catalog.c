@@ -116,6 +116,63 @@ test_settings_survive_reopening (void)
 }
 
 static void
+test_schedule_round_trip (void)
+{
+  g_autofree char *state_dir = make_state_dir ();
+  g_autoptr (GError) error = NULL;
+  const char *times[] = { "21:00", "06:30", NULL };
+  const char *days[] = { "mon", "sun", NULL };
+  CofferSchedule schedule, read;
+  gint64 last;
+
+  {
+    g_autoptr (CofferCatalog) catalog = coffer_catalog_open (state_dir, &error);
+    CofferPolicyEdit edit = { "item", "/srv", TRUE };
+
+    g_assert_no_error (error);
+    /* A new catalog: no schedule, daily points kept 30 days once there is one. */
+    g_assert_true (coffer_catalog_get_schedule (catalog, &read, &last, &error));
+    g_assert_cmpint (read.kind, ==, COFFER_SCHEDULE_NONE);
+    g_assert_cmpuint (read.retain_daily, ==, 30);
+    g_assert_false (read.paused);
+    g_assert_cmpint (last, ==, 0);
+
+    coffer_schedule_init_default (&schedule);
+    schedule.kind = COFFER_SCHEDULE_WEEKLY;
+    g_assert_true (coffer_schedule_set_times (&schedule, times, &error));
+    g_assert_true (coffer_schedule_set_weekdays (&schedule, days, &error));
+    schedule.retain_weekly = 5163;
+    schedule.retain_yearly = 99;
+    schedule.paused = TRUE;
+    g_assert_true (coffer_catalog_set_schedule (catalog, &schedule, 1234, &error));
+    g_assert_true (coffer_catalog_edit_policy (catalog, &edit, 1, &error));
+    g_assert_no_error (error);
+  }
+
+  {
+    g_autoptr (CofferCatalog) catalog = coffer_catalog_open (state_dir, &error);
+    g_autoptr (GPtrArray) items = NULL;
+
+    g_assert_true (coffer_catalog_get_schedule (catalog, &read, &last, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (&read, sizeof read, &schedule, sizeof schedule);
+    g_assert_cmpint (last, ==, 1234);
+    /* -1 leaves the last run considered as it was. */
+    g_assert_true (coffer_catalog_set_schedule (catalog, &schedule, -1, &error));
+    g_assert_true (coffer_catalog_get_schedule (catalog, &read, &last, &error));
+    g_assert_cmpint (last, ==, 1234);
+
+    /* Stopping the policy removes all of it. */
+    g_assert_true (coffer_catalog_clear_policy (catalog, &error));
+    g_assert_true (coffer_catalog_get_schedule (catalog, &read, &last, &error));
+    g_assert_cmpint (read.kind, ==, COFFER_SCHEDULE_NONE);
+    g_assert_false (read.paused);
+    items = coffer_catalog_get_policy (catalog, "item", &error);
+    g_assert_cmpuint (items->len, ==, 0);
+  }
+}
+
+static void
 test_registration_round_trip (void)
 {
   g_autofree char *state_dir = make_state_dir ();
@@ -281,6 +338,7 @@ main (int argc, char **argv)
   g_test_add_func ("/libcoffer/catalog/settings-survive-reopening",
                    test_settings_survive_reopening);
   g_test_add_func ("/libcoffer/catalog/registration-round-trip", test_registration_round_trip);
+  g_test_add_func ("/libcoffer/catalog/schedule-round-trip", test_schedule_round_trip);
   g_test_add_func ("/libcoffer/catalog/refuses-newer-schema", test_refuses_newer_schema);
   g_test_add_func ("/libcoffer/catalog/upgrades-old-schema", test_upgrades_old_schema);
   g_test_add_func ("/libcoffer/catalog/state-folder-is-a-file", test_state_folder_is_a_file);
