@@ -15,6 +15,7 @@
 
 #include "console-application.h"
 #include "console-window.h"
+#include "coffer-error.h"
 
 struct _ConsoleApplication
 {
@@ -67,6 +68,10 @@ console_application_startup (GApplication *application)
   static const char *refresh_accels[] = { "F5", NULL };
 
   G_APPLICATION_CLASS (console_application_parent_class)->startup (application);
+
+  /* GDBus turns the agent's error names into COFFER_ERROR codes only once
+   * the domain is registered, which must happen before the first reply. */
+  (void) COFFER_ERROR;
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_entries,
                                    G_N_ELEMENTS (app_entries), application);

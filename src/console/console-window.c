@@ -18,6 +18,7 @@
 
 #include "console-window.h"
 #include "console-overview-page.h"
+#include "console-register-wizard.h"
 #include "console-status-page.h"
 #include "coffer-dbus-generated.h"
 #include "coffer-error.h"
@@ -304,42 +305,8 @@ static void
 register_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   ConsoleWindow *self = user_data;
-  g_autofree char *command = NULL;
-  GtkWidget *dialog;
-  GtkWidget *command_label;
 
-  /* Translators: a placeholder in a command line that the user replaces
-   * with a folder; keep it one word, in capitals. */
-  const char *folder = _ ("FOLDER");
-
-  /* Two lines joined by the shell, so the dialog stays narrow and the
-   * command still pastes as one. */
-  command = g_strdup_printf ("coffer register --create-local-vault %s \\\n"
-                             "    --generate-passphrase --save-passphrase-to %s",
-                             folder, folder);
-
-  dialog = gtk_message_dialog_new (
-      GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_INFO,
-      GTK_BUTTONS_CLOSE, "%s", _ ("Register this server from a terminal"));
-  gtk_message_dialog_format_secondary_text (
-      GTK_MESSAGE_DIALOG (dialog), "%s",
-      _ ("The console cannot register servers yet. Run this command in a terminal: the first "
-         "folder is where the new vault is kept (an external drive is a good choice), the second "
-         "where the passphrase file is saved — keep it away from this computer."));
-
-  command_label = gtk_label_new (command);
-  gtk_label_set_selectable (GTK_LABEL (command_label), TRUE);
-  gtk_label_set_xalign (GTK_LABEL (command_label), 0.0);
-  gtk_widget_set_halign (command_label, GTK_ALIGN_START);
-  gtk_widget_set_margin_top (command_label, 6);
-  gtk_style_context_add_class (gtk_widget_get_style_context (command_label), "monospace");
-  gtk_widget_show (command_label);
-  gtk_container_add (
-      GTK_CONTAINER (gtk_message_dialog_get_message_area (GTK_MESSAGE_DIALOG (dialog))),
-      command_label);
-
-  g_signal_connect (dialog, "response", G_CALLBACK (gtk_widget_destroy), NULL);
-  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_window_present (GTK_WINDOW (console_register_wizard_new (GTK_WINDOW (self), self->agent)));
 }
 
 static void

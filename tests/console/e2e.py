@@ -16,8 +16,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from consoletest import (check, cli, find, find_showing, finish, ok,  # noqa: E402
-                         screenshot, start_console, start_watchdog, stop_console, wait_for)
+from consoletest import (check, cli, find, find_showing, finish, ok, press,  # noqa: E402
+                         screenshot, set_text, start_console, start_watchdog, stop_console,
+                         wait_for)
 
 TIME_LIMIT = 300
 
@@ -66,14 +67,109 @@ def step_start(s):
     ok("the console starts and says this server is not registered")
 
 
+def wizard_button(wizard, name):
+    return find_showing(wizard, f"the wizard's {name} button", name=name, roleName="push button")
+
+
+def wizard_next(wizard, page):
+    """Saves page's screenshot, then goes on with Next."""
+    screenshot(f"register-{page}", wizard)
+    press(wizard_button(wizard, "Next"), f"Next on the {page} page to become usable")
+
+
 def step_register(s):
-    # Registers from the CLI until the Register Server wizard drives it.
-    result = cli("register", "--create-local-vault", s.vault, "--generate-passphrase",
-                 "--save-passphrase-to", s.keep, "--machine-name", "e2e")
-    check(result.returncode == 0, "this server registers to a new local vault")
+    press(s.action("Register Server"))
+    # An assistant's window is named after its current page.
+    wizard = find(s.app, "the Register Server wizard", name="Vault Identification",
+                  roleName="frame")
+    s.register_wizard = wizard
+
+    # Vault Identification: a damaged credentials file first.
+    damaged = os.path.join(s.home, "Damaged.VaultCredentials")
+    with open(damaged, "w") as f:
+        f.write('{"format": 1, "vault-id": "broken"')
+    find_showing(wizard, "the credentials file choice", name="Use a vault credentials file",
+                 roleName="radio button").doActionNamed("click")
+    set_text(find_showing(wizard, "the credentials file entry", name="Vault credentials file",
+                          roleName="text"), damaged)
+    set_text(find_showing(wizard, "the server name entry", name="Server name", roleName="text"),
+             "e2e")
+    wizard_next(wizard, "vault-file")
+
+    # Proxy Configuration: no proxy.
+    find_showing(wizard, "the no-proxy choice", name="No proxy", roleName="radio button")
+    wizard_next(wizard, "proxy")
+
+    # Encryption Setting: the rule is shown as the user types.
+    passphrase = find_showing(wizard, "the passphrase entry", name="Passphrase",
+                              roleName="password text")
+    set_text(passphrase, "too-short")
+    find_showing(wizard, "the 16-character rule",
+                 name="At least 16 characters: 7 more characters needed.", roleName="label")
+    check(not wizard_button(wizard, "Next").sensitive,
+          "a 9-character passphrase cannot be used, and the page says 7 more are needed")
+    press(find_showing(wizard, "the Generate Passphrase button", name="Generate Passphrase",
+                       roleName="push button"))
+    generated = wait_for(lambda: len(passphrase.text) == 32 and passphrase.text,
+                         "a generated passphrase of 32 characters")
+    set_text(find_showing(wizard, "the save folder entry", name="Save the passphrase in",
+                          roleName="text"), s.keep)
+    find_showing(wizard, "the warning about saving on this computer",
+                 name="This folder is on this computer. If this computer's disk is lost, the "
+                 "passphrase is lost with it, and the backups cannot be recovered without it. "
+                 "Keep a copy somewhere else, such as a USB drive.", roleName="label")
+    ok("Generate Passphrase makes 32 characters, and saving them on this computer is warned about")
+    wizard_next(wizard, "encryption")
+
+    # Cache Folder, Confirmation, Register.
+    find_showing(wizard, "the cache folder entry", name="Cache folder", roleName="text")
+    wizard_next(wizard, "cache")
+    find_showing(wizard, "the confirmation", name="Coffer is ready to register this server. "
+                 "Check the settings below, then choose Register.", roleName="label")
+    screenshot("register-confirmation", wizard)
+    press(wizard_button(wizard, "Register"))
+
+    # The agent refuses the damaged file: its message is on the first page.
+    message = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing
+        and n.name.startswith("Invalid vault credentials provided."),
+        retry=False, requireResult=False), "the agent's message on Vault Identification", 60)
+    ok("a damaged credentials file brings the wizard back to Vault Identification with: "
+       + message.name.splitlines()[0])
+    screenshot("register-refused", wizard)
+    check(not any(name.startswith("CofferPassphrase-") for name in os.listdir(s.keep)),
+          "a refused registration leaves no passphrase file behind")
+
+    # Now the embedded default: a new vault in a local folder.
+    find_showing(wizard, "the new vault choice", name="Create a new vault in a local folder",
+                 roleName="radio button").doActionNamed("click")
+    set_text(find_showing(wizard, "the vault folder entry", name="Vault folder", roleName="text"),
+             s.vault)
+    wizard_next(wizard, "vault")
+    wizard_next(wizard, "proxy-again")
+    check(passphrase.text == generated, "the passphrase is kept when going round again")
+    press(wizard_button(wizard, "Next"))
+    press(wizard_button(wizard, "Next"))
+    press(wizard_button(wizard, "Register"))
+    done = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing
+        and n.name.startswith("This server is registered to vault “Coffer-Vault” as “e2e”."),
+        retry=False, requireResult=False), "the wizard to say the server is registered", 90)
+    ok("the wizard registers the server to a new local vault: " + done.name.split(".")[0])
+    screenshot("register-done", wizard)
+    saved = [name for name in os.listdir(s.keep) if name.startswith("CofferPassphrase-e2e-")]
+    check(len(saved) == 1, "the passphrase was saved where the user chose")
+    path = os.path.join(s.keep, saved[0])
+    with open(path) as f:
+        check(f.read() == generated + "\n", "the saved passphrase is the generated one")
+    check(os.stat(path).st_mode & 0o777 == 0o600, "the passphrase file is readable by its owner only")
+    press(wizard_button(wizard, "Close"))
+
     find_showing(s.window, "the registered overview", name="This server is registered to a vault",
                  roleName="label")
-    ok("the overview shows the vault")
+    result = cli("status")
+    check("Coffer-Vault" in result.stdout and "e2e" in result.stdout,
+          "coffer status names the vault and the server")
     screenshot("overview-registered", s.window)
 
 

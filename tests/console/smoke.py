@@ -3,7 +3,7 @@
 # AT-SPI as a person would see it, that the main window shows its three panes,
 # that the console started the agent and shows it is not registered, that the
 # Actions pane offers what can be done and says why the rest cannot, that
-# About and Register Server open their dialogs, and that the console notices
+# About opens its dialog and Register Server its wizard, and that the console notices
 # when the agent stops and starts it again on Retry.
 #
 # Run by run-under-xvfb.sh (own X server, private session bus, throwaway home).
@@ -123,6 +123,11 @@ def find_application():
     return None
 
 
+def find_application_frame(name):
+    app = find_application()
+    return app is not None and any(child.name == name for child in app.children)
+
+
 def agent_has_owner():
     bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
     reply = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -207,17 +212,15 @@ def main():
     find(about, "the Close button of the About dialog", name="Close", roleName="push button").click()
     wait_for(lambda: not about.showing, "the About dialog to close")
 
-    # Register Server tells how to register from a terminal.
+    # Register Server opens its wizard, which Cancel closes.
     buttons["Register Server"].click()
-    hint = find(app, "the registration dialog", roleName="alert")
-    wait_for(lambda: hint.findChild(
-        lambda node: node.roleName == "label"
-        and node.name.startswith("coffer register --create-local-vault FOLDER")
-        and "--generate-passphrase --save-passphrase-to FOLDER" in node.name,
-        retry=False, requireResult=False), "the registration command")
-    ok("Register Server shows the command that registers this server")
-    screenshot("register-hint")
-    find(hint, "the Close button", name="Close", roleName="push button").click()
+    wizard = find(app, "the Register Server wizard", name="Vault Identification",
+                  roleName="frame")
+    find(wizard, "the vault folder entry", name="Vault folder", roleName="text")
+    ok("Register Server opens the Register Server wizard")
+    find(wizard, "the Cancel button", name="Cancel", roleName="push button",
+         showing_only=True).click()
+    wait_for(lambda: not find_application_frame("Vault Identification"), "the wizard to close")
 
     # Selecting a node shows its page.
     find(navigation, "the Jobs node", name="Jobs", roleName="table cell").click()

@@ -1,0 +1,39 @@
+/* console-util.h: small helpers the console's pages and wizards share —
+ * formatting sizes, rates and times, browsing for a folder or file, the
+ * passphrase rule, and where the coffer command is.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define CONSOLE_PASSPHRASE_MIN_LENGTH 16
+#define CONSOLE_PASSPHRASE_GENERATED_LENGTH 32
+
+char *console_format_bytes (guint64 bytes);
+char *console_format_rate (double bytes_per_second);
+char *console_format_duration (gint64 seconds);
+char *console_format_time (gint64 unix_seconds);
+const char *console_job_kind_label (const char *kind);
+const char *console_job_status_label (const char *status);
+const char *console_job_status_icon (const char *status);
+
+guint console_passphrase_missing (const char *passphrase);
+gboolean console_passphrase_is_ascii (const char *passphrase);
+guint console_passphrase_strength (const char *passphrase);
+char *console_passphrase_generate (void);
+void console_passphrase_clear (char *passphrase);
+
+gboolean console_folder_is_on_this_machine (const char *folder);
+const char *console_cli_path (void);
+
+void console_browse (GtkWidget *parent,
+                     GtkEntry *entry,
+                     GtkFileChooserAction action,
+                     const char *title,
+                     GtkFileFilter *filter);
+
+void console_set_accessible_name (GtkWidget *widget, const char *name);
+
+G_END_DECLS
