@@ -393,6 +393,56 @@ coffer_catalog_delete_setting (CofferCatalog *self, const char *key, GError **er
 }
 
 /**
+ * coffer_catalog_set_settings:
+ * @self: a #CofferCatalog
+ * @keys: (array length=n_settings): the settings' names
+ * @values: (array length=n_settings): their values; a %NULL value deletes
+ *   its setting
+ * @n_settings: how many
+ * @error: return location for a #GError
+ *
+ * Sets (or deletes) every setting in one transaction: all of them, or none.
+ */
+gboolean
+coffer_catalog_set_settings (CofferCatalog *self,
+                             const char *const *keys,
+                             const char *const *values,
+                             guint n_settings,
+                             GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = exec_locked (self, "BEGIN IMMEDIATE", error);
+  for (guint i = 0; ok && i < n_settings; i++)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      ok = sqlite3_prepare_v2 (self->db,
+                               values[i] != NULL
+                                   ? "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                                   : "DELETE FROM settings WHERE key = ?1",
+                               -1, &stmt, NULL) == SQLITE_OK &&
+           sqlite3_bind_text (stmt, 1, keys[i], -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+           (values[i] == NULL ||
+            sqlite3_bind_text (stmt, 2, values[i], -1, SQLITE_TRANSIENT) == SQLITE_OK) &&
+           sqlite3_step (stmt) == SQLITE_DONE;
+      if (!ok)
+        set_sqlite_error (self, error, "Cannot change the settings");
+      sqlite3_finalize (stmt);
+    }
+  if (ok)
+    ok = exec_locked (self, "COMMIT", error);
+  else
+    exec_locked (self, "ROLLBACK", NULL);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/**
  * coffer_catalog_get_registration:
  * @self: a #CofferCatalog
  * @error: return location for a #GError

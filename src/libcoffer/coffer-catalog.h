@@ -49,6 +49,11 @@ gboolean coffer_catalog_set_setting (CofferCatalog *self,
                                      const char *value,
                                      GError **error);
 gboolean coffer_catalog_delete_setting (CofferCatalog *self, const char *key, GError **error);
+gboolean coffer_catalog_set_settings (CofferCatalog *self,
+                                      const char *const *keys,
+                                      const char *const *values,
+                                      guint n_settings,
+                                      GError **error);
 
 CofferRegistration *coffer_catalog_get_registration (CofferCatalog *self, GError **error);
 gboolean coffer_catalog_set_registration (CofferCatalog *self,

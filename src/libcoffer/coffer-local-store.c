@@ -43,6 +43,9 @@
  * Files are 0600 and folders 0700, or 0640 and 0750 when the root is open to
  * its group (a vault shared through a group); the umask applies on top.
  * Symbolic links below the root are never followed.
+ *
+ * Reads and writes go in pieces, each paced with coffer_store_pace(), so a
+ * throttled store's limit holds for the bytes as they land (coffer-throttled-store.c).
  */
 #include "config.h"
 
@@ -424,9 +427,12 @@ write_temporary (Put *put, GBytes *bytes, GCancellable *cancellable, GError **er
     {
       ssize_t written;
 
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      gsize piece = MIN (size - done, coffer_store_pace_piece_size (IO_CHUNK));
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+          !coffer_store_pace (piece, cancellable, error))
         return FALSE;
-      written = write (put->file_fd, data + done, MIN (size - done, IO_CHUNK));
+      written = write (put->file_fd, data + done, piece);
       if (written < 0 && errno == EINTR)
         continue;
       if (written < 0)
@@ -769,11 +775,13 @@ read_range (Vault *vault,
 
   while (done < length)
     {
+      gsize piece = MIN (length - done, coffer_store_pace_piece_size (IO_CHUNK));
       ssize_t n;
 
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+          !coffer_store_pace (piece, cancellable, error))
         return FALSE;
-      n = pread (fd, buffer + done, MIN (length - done, IO_CHUNK), (off_t) (offset + done));
+      n = pread (fd, buffer + done, piece, (off_t) (offset + done));
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)

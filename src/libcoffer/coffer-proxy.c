@@ -7,11 +7,12 @@
 #include "coffer-secret.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#define SETTING_MODE "proxy-mode"
-#define SETTING_HOST "proxy-host"
-#define SETTING_PORT "proxy-port"
-#define SETTING_USER "proxy-user"
+#define SETTING_MODE COFFER_SETTING_PROXY_MODE
+#define SETTING_HOST COFFER_SETTING_PROXY_HOST
+#define SETTING_PORT COFFER_SETTING_PROXY_PORT
+#define SETTING_USER COFFER_SETTING_PROXY_USER
 #define SECRET_ID "proxy"
 
 CofferProxyConfig *
@@ -145,12 +146,115 @@ coffer_proxy_config_load (CofferCatalog *catalog,
   return g_steal_pointer (&config);
 }
 
-static gboolean
-set_or_delete (CofferCatalog *catalog, const char *key, const char *value, GError **error)
+/**
+ * coffer_proxy_config_check:
+ * @config: proposed settings
+ * @error: return location for a #GError
+ *
+ * A custom proxy needs a host and a port.
+ */
+gboolean
+coffer_proxy_config_check (const CofferProxyConfig *config, GError **error)
 {
-  if (value == NULL)
-    return coffer_catalog_delete_setting (catalog, key, error);
-  return coffer_catalog_set_setting (catalog, key, value, error);
+  if (config->mode == COFFER_PROXY_CUSTOM &&
+      (config->host == NULL || *config->host == '\0' || config->port == 0))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "A custom proxy needs a host and a port from 1 to 65535.");
+      return FALSE;
+    }
+  if (config->mode == COFFER_PROXY_CUSTOM &&
+      (strpbrk (config->host, "/@?# ") != NULL || !g_utf8_validate (config->host, -1, NULL)))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "The proxy host “%s” is not a host name or address.", config->host);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The user name kept for @config: a custom proxy's, if not empty. */
+static const char *
+kept_user (const CofferProxyConfig *config)
+{
+  if (config->mode != COFFER_PROXY_CUSTOM || config->username == NULL || *config->username == '\0')
+    return NULL;
+  return config->username;
+}
+
+/**
+ * coffer_proxy_config_to_catalog:
+ * @config: checked settings
+ * @keys: (element-type utf8): where to add the settings' names (static strings)
+ * @values: (element-type utf8): where to add their values, %NULL for a
+ *   setting to delete (owned by @values)
+ *
+ * Adds every proxy setting to @keys and @values, for
+ * coffer_catalog_set_settings(). The password is not among them.
+ */
+void
+coffer_proxy_config_to_catalog (const CofferProxyConfig *config, GPtrArray *keys, GPtrArray *values)
+{
+  gboolean custom = config->mode == COFFER_PROXY_CUSTOM;
+
+  g_ptr_array_add (keys, (gpointer) SETTING_MODE);
+  g_ptr_array_add (values, g_strdup (coffer_proxy_mode_to_string (config->mode)));
+  g_ptr_array_add (keys, (gpointer) SETTING_HOST);
+  g_ptr_array_add (values, custom ? g_strdup (config->host) : NULL);
+  g_ptr_array_add (keys, (gpointer) SETTING_PORT);
+  g_ptr_array_add (values, custom ? g_strdup_printf ("%u", config->port) : NULL);
+  g_ptr_array_add (keys, (gpointer) SETTING_USER);
+  g_ptr_array_add (values, g_strdup (kept_user (config)));
+}
+
+/**
+ * coffer_proxy_password_store:
+ * @state_dir: the state folder
+ * @password: (nullable): the proxy's password; %NULL forgets the stored one
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Keeps the proxy's password with the other secrets, never in the catalog.
+ */
+gboolean
+coffer_proxy_password_store (const char *state_dir,
+                             const char *password,
+                             GCancellable *cancellable,
+                             GError **error)
+{
+  if (password != NULL)
+    return coffer_secret_store (state_dir, COFFER_SECRET_PROXY_PASSWORD, SECRET_ID, password, NULL,
+                                cancellable, error);
+  return coffer_secret_clear (state_dir, COFFER_SECRET_PROXY_PASSWORD, SECRET_ID, cancellable,
+                              error);
+}
+
+/**
+ * coffer_proxy_password_is_set:
+ * @state_dir: the state folder
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when a proxy password is stored; %FALSE with @error unset
+ *   when none is
+ */
+gboolean
+coffer_proxy_password_is_set (const char *state_dir, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  char *password;
+
+  password = coffer_secret_lookup (state_dir, COFFER_SECRET_PROXY_PASSWORD, SECRET_ID, NULL,
+                                   cancellable, &local_error);
+  if (password != NULL)
+    {
+      explicit_bzero (password, strlen (password));
+      g_free (password);
+      return TRUE;
+    }
+  if (local_error != NULL && !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 /**
@@ -163,8 +267,8 @@ set_or_delete (CofferCatalog *catalog, const char *key, const char *value, GErro
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Checks and stores the proxy settings. A proxy without a user name keeps no
- * password.
+ * Checks and stores the proxy settings, the catalog's in one transaction. A
+ * proxy without a user name keeps no password.
  */
 gboolean
 coffer_proxy_config_save (CofferCatalog *catalog,
@@ -174,37 +278,18 @@ coffer_proxy_config_save (CofferCatalog *catalog,
                           GCancellable *cancellable,
                           GError **error)
 {
-  g_autofree char *port = NULL;
-  gboolean custom = config->mode == COFFER_PROXY_CUSTOM;
-  const char *user = custom ? config->username : NULL;
+  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
+  g_autoptr (GPtrArray) values = g_ptr_array_new_with_free_func (g_free);
+  const char *user = kept_user (config);
 
-  if (custom && (config->host == NULL || *config->host == '\0' || config->port == 0))
-    {
-      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
-                   "A custom proxy needs a host and a port from 1 to 65535.");
-      return FALSE;
-    }
-  if (user != NULL && *user == '\0')
-    user = NULL;
+  if (!coffer_proxy_config_check (config, error))
+    return FALSE;
+  if ((set_password || user == NULL) &&
+      !coffer_proxy_password_store (state_dir, user != NULL ? config->password : NULL, cancellable,
+                                    error))
+    return FALSE;
 
-  if (set_password || user == NULL)
-    {
-      if (user != NULL && config->password != NULL)
-        {
-          if (!coffer_secret_store (state_dir, COFFER_SECRET_PROXY_PASSWORD, SECRET_ID,
-                                    config->password, NULL, cancellable, error))
-            return FALSE;
-        }
-      else if (!coffer_secret_clear (state_dir, COFFER_SECRET_PROXY_PASSWORD, SECRET_ID,
-                                     cancellable, error))
-        return FALSE;
-    }
-
-  if (custom)
-    port = g_strdup_printf ("%u", config->port);
-  return coffer_catalog_set_setting (catalog, SETTING_MODE,
-                                     coffer_proxy_mode_to_string (config->mode), error) &&
-         set_or_delete (catalog, SETTING_HOST, custom ? config->host : NULL, error) &&
-         set_or_delete (catalog, SETTING_PORT, port, error) &&
-         set_or_delete (catalog, SETTING_USER, user, error);
+  coffer_proxy_config_to_catalog (config, keys, values);
+  return coffer_catalog_set_settings (catalog, (const char *const *) keys->pdata,
+                                      (const char *const *) values->pdata, keys->len, error);
 }

@@ -11,6 +11,11 @@
 
 G_BEGIN_DECLS
 
+#define COFFER_SETTING_PROXY_MODE "proxy-mode" /* none, system or custom */
+#define COFFER_SETTING_PROXY_HOST "proxy-host"
+#define COFFER_SETTING_PROXY_PORT "proxy-port"
+#define COFFER_SETTING_PROXY_USER "proxy-user"
+
 /**
  * CofferProxyMode:
  * @COFFER_PROXY_NONE: connect directly
@@ -51,6 +56,16 @@ const char *coffer_proxy_mode_to_string (CofferProxyMode mode);
 gboolean coffer_proxy_mode_from_string (const char *text, CofferProxyMode *out_mode);
 char *coffer_proxy_config_to_uri (const CofferProxyConfig *config);
 
+gboolean coffer_proxy_config_check (const CofferProxyConfig *config, GError **error);
+void coffer_proxy_config_to_catalog (const CofferProxyConfig *config,
+                                     GPtrArray *keys,
+                                     GPtrArray *values);
+gboolean coffer_proxy_password_store (const char *state_dir,
+                                      const char *password,
+                                      GCancellable *cancellable,
+                                      GError **error);
+gboolean
+coffer_proxy_password_is_set (const char *state_dir, GCancellable *cancellable, GError **error);
 CofferProxyConfig *coffer_proxy_config_load (CofferCatalog *catalog,
                                              const char *state_dir,
                                              GCancellable *cancellable,

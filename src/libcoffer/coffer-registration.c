@@ -18,6 +18,7 @@
 #include "coffer-error.h"
 #include "coffer-json-util.h"
 #include "coffer-paths.h"
+#include "coffer-throttled-store.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -503,6 +504,31 @@ coffer_open_registered_vault (CofferCatalog *catalog,
                               GCancellable *cancellable,
                               GError **error)
 {
+  return coffer_open_registered_vault_throttled (catalog, NULL, out_registration, cancellable,
+                                                 error);
+}
+
+/**
+ * coffer_open_registered_vault_throttled:
+ * @catalog: the agent's catalog
+ * @throttle: (nullable): the throttle every byte to or from the vault passes
+ *   through; %NULL for none
+ * @out_registration: (out) (optional): the registration
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * As coffer_open_registered_vault(), with the vault's store wrapped in a
+ * #CofferThrottledStore.
+ *
+ * Returns: (transfer full): the vault this machine is registered to
+ */
+CofferVault *
+coffer_open_registered_vault_throttled (CofferCatalog *catalog,
+                                        CofferThrottle *throttle,
+                                        CofferRegistration **out_registration,
+                                        GCancellable *cancellable,
+                                        GError **error)
+{
   g_autoptr (CofferRegistration) registration = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GBytes) descriptor_bytes = NULL;
@@ -537,6 +563,13 @@ coffer_open_registered_vault (CofferCatalog *catalog,
   store = coffer_store_new_for_descriptor (descriptor, NULL, error);
   if (store == NULL)
     return NULL;
+  if (throttle != NULL)
+    {
+      CofferStore *inner = g_steal_pointer (&store);
+
+      store = coffer_throttled_store_new (inner, throttle);
+      g_object_unref (inner);
+    }
   vault = coffer_vault_open (store, registration->vault_id, cancellable, error);
   if (vault != NULL && out_registration != NULL)
     *out_registration = g_steal_pointer (&registration);

@@ -6,6 +6,7 @@
 #include "coffer-catalog.h"
 #include "coffer-keys.h"
 #include "coffer-secret.h"
+#include "coffer-throttle.h"
 #include "coffer-vault.h"
 
 G_BEGIN_DECLS
@@ -60,6 +61,11 @@ CofferVault *coffer_open_registered_vault (CofferCatalog *catalog,
                                            CofferRegistration **out_registration,
                                            GCancellable *cancellable,
                                            GError **error);
+CofferVault *coffer_open_registered_vault_throttled (CofferCatalog *catalog,
+                                                     CofferThrottle *throttle,
+                                                     CofferRegistration **out_registration,
+                                                     GCancellable *cancellable,
+                                                     GError **error);
 CofferMasterKeys *coffer_machine_unlock_keys (CofferVault *vault,
                                               const char *machine_id,
                                               const char *passphrase,

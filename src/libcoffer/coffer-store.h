@@ -165,6 +165,10 @@ void coffer_store_delete_async (CofferStore *self,
                                 gpointer user_data);
 gboolean coffer_store_delete_finish (CofferStore *self, GAsyncResult *result, GError **error);
 
+/* For implementations: pacing under a throttled store (coffer-throttled-store.c). */
+gboolean coffer_store_pace (gsize bytes, GCancellable *cancellable, GError **error);
+gsize coffer_store_pace_piece_size (gsize max);
+
 gboolean coffer_store_name_is_valid (const char *name);
 gboolean coffer_store_prefix_is_valid (const char *prefix);
 

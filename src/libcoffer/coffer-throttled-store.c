@@ -1,0 +1,236 @@
+/* coffer-throttled-store.c: a store that passes every byte through a throttle.
+ *
+ * It wraps another store and implements the same interface: every byte of
+ * an object put to, or read from, the inner store is taken from the
+ * throttle's bucket. So that bytes reach the vault at an even rate rather
+ * than an object at a time (a pack is 16 MiB: half a minute at 4 Mbps), the
+ * inner store may pace itself: while it runs a call from this store, its
+ * coffer_store_pace() calls wait on this store's throttle (the local store
+ * calls it before writing and after reading each piece). Whatever bytes the
+ * inner store did not pace are taken when its call returns. Listings, stats
+ * and deletes move no object bytes and are not throttled.
+ */
+#include "config.h"
+
+#include "coffer-throttled-store.h"
+
+struct _CofferThrottledStore
+{
+  GObject parent_instance;
+
+  CofferStore *inner;
+  CofferThrottle *throttle;
+};
+
+static void coffer_throttled_store_iface_init (CofferStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CofferThrottledStore,
+                               coffer_throttled_store,
+                               G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (COFFER_TYPE_STORE,
+                                                      coffer_throttled_store_iface_init))
+
+/* The throttle of the call running in this thread, if any. */
+typedef struct
+{
+  CofferThrottle *throttle;
+  guint64 paced;
+} Pacer;
+
+static GPrivate current_pacer;
+
+/**
+ * coffer_store_pace:
+ * @bytes: how many bytes the store is about to write or read
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * For store implementations: called as an object's bytes move. Inside a
+ * call from a throttled store, waits until its throttle allows @bytes;
+ * otherwise returns at once.
+ *
+ * Returns: %FALSE when @cancellable was cancelled while waiting
+ */
+gboolean
+coffer_store_pace (gsize bytes, GCancellable *cancellable, GError **error)
+{
+  Pacer *pacer = g_private_get (&current_pacer);
+
+  if (pacer == NULL)
+    return TRUE;
+  pacer->paced += bytes;
+  return coffer_throttle_consume (pacer->throttle, bytes, cancellable, error);
+}
+
+/**
+ * coffer_store_pace_piece_size:
+ * @max: the piece size the store uses unthrottled
+ *
+ * Returns: how many bytes to move between two calls of coffer_store_pace():
+ *   @max, or less when a throttle needs smaller pieces to keep the flow even
+ */
+gsize
+coffer_store_pace_piece_size (gsize max)
+{
+  Pacer *pacer = g_private_get (&current_pacer);
+
+  if (pacer == NULL)
+    return max;
+  return MIN (max, coffer_throttle_get_piece_size (pacer->throttle));
+}
+
+static void
+pacer_begin (CofferThrottledStore *self, Pacer *pacer, Pacer **outer)
+{
+  pacer->throttle = self->throttle;
+  pacer->paced = 0;
+  *outer = g_private_get (&current_pacer);
+  g_private_set (&current_pacer, pacer);
+}
+
+static void
+pacer_end (Pacer *outer)
+{
+  g_private_set (&current_pacer, outer);
+}
+
+static char *
+throttled_describe (CofferStore *store)
+{
+  return coffer_store_describe (COFFER_THROTTLED_STORE (store)->inner);
+}
+
+static gboolean
+throttled_put (CofferStore *store,
+               const char *name,
+               GBytes *bytes,
+               CofferPutMode mode,
+               const char *if_match_etag,
+               char **out_etag,
+               GCancellable *cancellable,
+               GError **error)
+{
+  CofferThrottledStore *self = COFFER_THROTTLED_STORE (store);
+  gsize size = g_bytes_get_size (bytes);
+  Pacer pacer, *outer;
+  gboolean ok;
+
+  pacer_begin (self, &pacer, &outer);
+  ok = coffer_store_put_sync (self->inner, name, bytes, mode, if_match_etag, out_etag, cancellable,
+                              error);
+  pacer_end (outer);
+  /* The object is written whatever happens now: a cancellation while paying
+   * for it leaves the debt to the next transfer, not a failed put. */
+  if (pacer.paced < size)
+    coffer_throttle_consume (self->throttle, size - pacer.paced, ok ? NULL : cancellable, NULL);
+  return ok;
+}
+
+static GBytes *
+throttled_get (CofferStore *store,
+               const char *name,
+               guint64 offset,
+               gssize length,
+               char **out_etag,
+               GCancellable *cancellable,
+               GError **error)
+{
+  CofferThrottledStore *self = COFFER_THROTTLED_STORE (store);
+  g_autoptr (GBytes) bytes = NULL;
+  Pacer pacer, *outer;
+
+  pacer_begin (self, &pacer, &outer);
+  bytes = coffer_store_get_sync (self->inner, name, offset, length, out_etag, cancellable, error);
+  pacer_end (outer);
+  if (bytes != NULL && pacer.paced < g_bytes_get_size (bytes) &&
+      !coffer_throttle_consume (self->throttle, g_bytes_get_size (bytes) - pacer.paced, cancellable,
+                                error))
+    return NULL;
+  return g_steal_pointer (&bytes);
+}
+
+static GPtrArray *
+throttled_list (CofferStore *store, const char *prefix, GCancellable *cancellable, GError **error)
+{
+  return coffer_store_list_sync (COFFER_THROTTLED_STORE (store)->inner, prefix, cancellable, error);
+}
+
+static CofferStoreEntry *
+throttled_stat (CofferStore *store, const char *name, GCancellable *cancellable, GError **error)
+{
+  return coffer_store_stat_sync (COFFER_THROTTLED_STORE (store)->inner, name, cancellable, error);
+}
+
+static gboolean
+throttled_delete (CofferStore *store, const char *name, GCancellable *cancellable, GError **error)
+{
+  return coffer_store_delete_sync (COFFER_THROTTLED_STORE (store)->inner, name, cancellable, error);
+}
+
+static void
+coffer_throttled_store_iface_init (CofferStoreInterface *iface)
+{
+  iface->describe = throttled_describe;
+  iface->put = throttled_put;
+  iface->get = throttled_get;
+  iface->list = throttled_list;
+  iface->stat = throttled_stat;
+  iface->delete = throttled_delete;
+}
+
+static void
+coffer_throttled_store_dispose (GObject *object)
+{
+  CofferThrottledStore *self = COFFER_THROTTLED_STORE (object);
+
+  g_clear_object (&self->inner);
+  g_clear_object (&self->throttle);
+
+  G_OBJECT_CLASS (coffer_throttled_store_parent_class)->dispose (object);
+}
+
+static void
+coffer_throttled_store_class_init (CofferThrottledStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = coffer_throttled_store_dispose;
+}
+
+static void
+coffer_throttled_store_init (CofferThrottledStore *self)
+{
+}
+
+/**
+ * coffer_throttled_store_new:
+ * @inner: the store to reach
+ * @throttle: the throttle every byte passes through (shared, so a change of
+ *   its settings reaches every transfer)
+ *
+ * Returns: (transfer full): a store with the interface of @inner, throttled
+ */
+CofferStore *
+coffer_throttled_store_new (CofferStore *inner, CofferThrottle *throttle)
+{
+  CofferThrottledStore *self;
+
+  g_return_val_if_fail (COFFER_IS_STORE (inner), NULL);
+  g_return_val_if_fail (COFFER_IS_THROTTLE (throttle), NULL);
+
+  self = g_object_new (COFFER_TYPE_THROTTLED_STORE, NULL);
+  self->inner = g_object_ref (inner);
+  self->throttle = g_object_ref (throttle);
+  return COFFER_STORE (self);
+}
+
+/**
+ * coffer_throttled_store_get_inner:
+ * @self: a #CofferThrottledStore
+ *
+ * Returns: (transfer none): the store it wraps
+ */
+CofferStore *
+coffer_throttled_store_get_inner (CofferThrottledStore *self)
+{
+  g_return_val_if_fail (COFFER_IS_THROTTLED_STORE (self), NULL);
+  return self->inner;
+}
