@@ -36,6 +36,7 @@ struct _AgentJob
   guint64 expected_bytes;
   gint64 retain_until;
   GVariant *request; /* a recovery's parameters */
+  char *folder;      /* a cache move's new folder */
 };
 
 G_DEFINE_FINAL_TYPE (AgentJob, agent_job, G_TYPE_OBJECT)
@@ -63,6 +64,7 @@ agent_job_finalize (GObject *object)
 
   g_clear_pointer (&self->record, coffer_job_record_free);
   g_clear_pointer (&self->request, g_variant_unref);
+  g_free (self->folder);
   g_free (self->object_path);
   g_free (self->state_dir);
   g_mutex_clear (&self->lock);
@@ -239,6 +241,23 @@ keys_copy (const CofferMasterKeys *keys)
   return copy;
 }
 
+/* The agent's one throttle: every vault a job or a browsing call opens
+ * passes its bytes through it, so a change of settings reaches them all. */
+static CofferThrottle *vault_throttle;
+
+/**
+ * agent_job_set_throttle:
+ * @throttle: the agent's throttle
+ *
+ * Sets the throttle every vault agent_unlock() opens is throttled by. Call
+ * once, from the main thread, before any job runs.
+ */
+void
+agent_job_set_throttle (CofferThrottle *throttle)
+{
+  g_set_object (&vault_throttle, throttle);
+}
+
 /**
  * agent_unlock:
  * @catalog: the agent's catalog
@@ -265,7 +284,8 @@ agent_unlock (CofferCatalog *catalog,
   g_autofree char *passphrase = NULL;
   CofferSecretBackend backend;
 
-  vault = coffer_open_registered_vault (catalog, &registration, cancellable, error);
+  vault = coffer_open_registered_vault_throttled (catalog, vault_throttle, &registration,
+                                                  cancellable, error);
   if (vault == NULL)
     return FALSE;
 
@@ -672,4 +692,134 @@ agent_job_run_recovery (AgentJob *self,
   self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
   g_task_set_source_tag (task, agent_job_run_recovery);
   g_task_run_in_thread (task, recovery_thread);
+}
+
+/**
+ * agent_data_backed_up:
+ * @catalog: the agent's catalog
+ *
+ * Returns: the bytes the newest successful backup scanned (0 when none):
+ *   what the 5 % rule for the cache folder's free space is measured against
+ */
+guint64
+agent_data_backed_up (CofferCatalog *catalog)
+{
+  g_autoptr (GPtrArray) jobs = coffer_catalog_list_jobs (catalog, 0, 1000, "", NULL);
+
+  for (guint i = 0; jobs != NULL && i < jobs->len; i++)
+    {
+      CofferJobRecord *record = g_ptr_array_index (jobs, i);
+
+      if (g_strcmp0 (record->kind, "backup") == 0 &&
+          (g_strcmp0 (record->status, "completed") == 0 ||
+           g_strcmp0 (record->status, "warnings") == 0))
+        return record->bytes_scanned;
+    }
+  return 0;
+}
+
+/**
+ * agent_cache_folder:
+ * @catalog: the agent's catalog
+ *
+ * Returns: (transfer full): the cache folder in use
+ */
+char *
+agent_cache_folder (CofferCatalog *catalog)
+{
+  char *folder = coffer_catalog_get_setting (catalog, COFFER_SETTING_CACHE_FOLDER, NULL);
+
+  return folder != NULL ? folder : coffer_paths_default_cache_dir ();
+}
+
+/* Runs in the job's thread. */
+static void
+cache_move_progress_cb (guint64 bytes, guint64 files, gpointer user_data)
+{
+  AgentJob *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->progress.bytes_scanned = bytes;
+  self->progress.files_scanned = files;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+cache_move_thread (GTask *task,
+                   gpointer source_object,
+                   gpointer task_data,
+                   GCancellable *cancellable)
+{
+  AgentJob *self = source_object;
+  g_autofree char *old = agent_cache_folder (self->catalog);
+  g_autofree char *size = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 bytes = 0, files = 0;
+
+  g_mutex_lock (&self->lock);
+  self->progress.phase = "Copying the cache folder…";
+  g_mutex_unlock (&self->lock);
+  self->expected_bytes = coffer_cache_folder_size (old);
+
+  /* Checked again: the disk may have filled since the method was called. */
+  if (!coffer_cache_folder_check_new (self->folder, old, agent_data_backed_up (self->catalog),
+                                      &error) ||
+      !coffer_cache_folder_copy (old, self->folder, cache_move_progress_cb, self, &bytes, &files,
+                                 self->cancellable, &error) ||
+      !coffer_cache_folder_check (self->folder, &error))
+    {
+      end_with_error (self, error);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (!coffer_catalog_set_setting (self->catalog, COFFER_SETTING_CACHE_FOLDER, self->folder,
+                                   &error))
+    {
+      g_autoptr (GError) cleanup_error = NULL;
+
+      g_prefix_error (&error, "The cache folder stays at %s: ", old);
+      if (!coffer_cache_folder_remove (self->folder, &cleanup_error))
+        g_warning ("%s", cleanup_error->message);
+      end_with_error (self, error);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  self->record->bytes_scanned = bytes;
+  self->record->files_scanned = files;
+  size = g_format_size (bytes);
+  if (!coffer_cache_folder_remove (old, &error))
+    end_record (self, "warnings",
+                g_strdup_printf ("The cache folder is now %s, but the old one could not be "
+                                 "removed (remove it yourself): %s",
+                                 self->folder, error->message));
+  else
+    end_record (self, "completed",
+                g_strdup_printf ("The cache folder is now %s (%s moved).", self->folder, size));
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * agent_job_run_cache_move:
+ * @self: a new job of kind "cache-move"
+ * @folder: the new cache folder, checked
+ * @callback: called on the main context when the job has ended
+ * @user_data: data for @callback
+ *
+ * Moves the cache folder in a worker thread: copies it, switches the
+ * catalog's setting to the copy, then removes the old folder.
+ */
+void
+agent_job_run_cache_move (AgentJob *self,
+                          const char *folder,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, NULL, backup_done_cb, g_task_new (self, NULL, callback, user_data));
+
+  self->folder = g_strdup (folder);
+  self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
+  g_task_set_source_tag (task, agent_job_run_cache_move);
+  g_task_run_in_thread (task, cache_move_thread);
 }

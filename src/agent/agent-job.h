@@ -28,8 +28,15 @@ void agent_job_run_recovery (AgentJob *self,
                              GVariant *request,
                              GAsyncReadyCallback callback,
                              gpointer user_data);
+void agent_job_run_cache_move (AgentJob *self,
+                               const char *folder,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+guint64 agent_data_backed_up (CofferCatalog *catalog);
+char *agent_cache_folder (CofferCatalog *catalog);
 gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
 void agent_job_forget_keys (void);
+void agent_job_set_throttle (CofferThrottle *throttle);
 gboolean agent_unlock (CofferCatalog *catalog,
                        const char *state_dir,
                        CofferRegistration **out_registration,

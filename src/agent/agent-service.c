@@ -9,6 +9,7 @@
 #include "agent-service.h"
 
 #include "agent-job.h"
+#include "agent-properties.h"
 #include "agent-recovery.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ struct _AgentService
   gboolean registering;       /* a Register, Unregister or ChangePassphrase is running */
   AgentJob *job;              /* the job that runs, or NULL */
   GHashTable *finished_jobs;  /* id → AgentJob still exported for a while */
+  CofferThrottle *throttle;   /* shared by every transfer to or from the vault */
 };
 
 G_DEFINE_FINAL_TYPE (AgentService, agent_service, G_TYPE_OBJECT)
@@ -49,6 +51,7 @@ agent_service_dispose (GObject *object)
   g_clear_object (&self->skeleton);
   g_clear_object (&self->catalog);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->throttle);
 
   G_OBJECT_CLASS (agent_service_parent_class)->dispose (object);
 }
@@ -78,6 +81,7 @@ agent_service_init (AgentService *self)
 {
   self->cancellable = g_cancellable_new ();
   self->finished_jobs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  self->throttle = coffer_throttle_new (NULL);
 }
 
 /* Runs in a worker thread: the catalog's answer about the registration. */
@@ -126,6 +130,19 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
     {
       g_warning ("%s", error->message);
       g_clear_error (&error);
+    }
+
+  if (self->catalog != NULL)
+    {
+      CofferThrottleSettings settings;
+
+      if (coffer_throttle_settings_load (self->catalog, &settings, &error))
+        coffer_throttle_set_settings (self->throttle, &settings);
+      else
+        {
+          g_warning ("%s", error->message);
+          g_clear_error (&error);
+        }
     }
 
   if (!read_registration (self, &registration, &error))
@@ -768,6 +785,58 @@ require_catalog (AgentService *self, GError **error)
   return FALSE;
 }
 
+/* ---- Properties: available before registration --------------------------- */
+
+static GVariant *
+get_properties_work (AgentService *self,
+                     GVariant *parameters,
+                     GCancellable *cancellable,
+                     GError **error)
+{
+  GVariant *properties;
+
+  if (!require_catalog (self, error))
+    return NULL;
+  properties = agent_properties_get (self->catalog, self->state_dir, cancellable, error);
+  return properties != NULL ? g_variant_new_tuple (&properties, 1) : NULL;
+}
+
+static gboolean
+handle_get_properties (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  run_method (self, invocation, get_properties_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Two SetProperties at once could interleave their checks and writes. */
+static GMutex set_properties_lock;
+
+static GVariant *
+set_properties_work (AgentService *self,
+                     GVariant *parameters,
+                     GCancellable *cancellable,
+                     GError **error)
+{
+  g_autoptr (GVariant) changes = NULL;
+  gboolean ok;
+
+  if (!require_catalog (self, error))
+    return NULL;
+  g_variant_get (parameters, "(@a{sv})", &changes);
+  g_mutex_lock (&set_properties_lock);
+  ok = agent_properties_set (self->catalog, self->state_dir, self->throttle, changes, cancellable,
+                             error);
+  g_mutex_unlock (&set_properties_lock);
+  return ok ? g_variant_new ("()") : NULL;
+}
+
+static gboolean
+handle_set_properties (AgentService *self, GDBusMethodInvocation *invocation, GVariant *changes)
+{
+  run_method (self, invocation, set_properties_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 typedef struct
 {
   AgentService *self;
@@ -871,6 +940,103 @@ handle_start_check (AgentService *self, GDBusMethodInvocation *invocation, GVari
   coffer_dbus_agent_complete_start_check (self->skeleton, invocation,
                                           agent_job_get_object_path (job), agent_job_get_id (job));
   agent_job_run_check (job, read_data, job_done_cb, g_object_ref (self));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* StartCacheMove: the new folder is checked in a worker thread (it looks at
+ * the disk), then the job starts from the main loop. */
+typedef struct
+{
+  GDBusMethodInvocation *invocation;
+  char *folder;
+} CacheMoveData;
+
+static void
+cache_move_data_free (CacheMoveData *data)
+{
+  g_clear_object (&data->invocation);
+  g_free (data->folder);
+  g_free (data);
+}
+
+static void
+check_cache_folder_thread (GTask *task,
+                           gpointer source_object,
+                           gpointer task_data,
+                           GCancellable *cancellable)
+{
+  AgentService *self = source_object;
+  CacheMoveData *data = task_data;
+  g_autofree char *old = agent_cache_folder (self->catalog);
+  GError *error = NULL;
+
+  if (coffer_cache_folder_check_new (data->folder, old, agent_data_backed_up (self->catalog),
+                                     &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+check_cache_folder_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AgentService *self = AGENT_SERVICE (source);
+  CacheMoveData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr (AgentJob) job = NULL;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_dbus_method_invocation_take_error (g_steal_pointer (&data->invocation), error);
+      return;
+    }
+  /* Another job may have started while the folder was checked. */
+  job = start_job (self, data->invocation, "cache-move");
+  if (job == NULL)
+    {
+      g_clear_object (&data->invocation);
+      return;
+    }
+  coffer_dbus_agent_complete_start_cache_move (self->skeleton, g_steal_pointer (&data->invocation),
+                                               agent_job_get_object_path (job),
+                                               agent_job_get_id (job));
+  agent_job_run_cache_move (job, data->folder, job_done_cb, g_object_ref (self));
+}
+
+static gboolean
+handle_start_cache_move (AgentService *self, GDBusMethodInvocation *invocation, const char *folder)
+{
+  g_autoptr (GTask) task = NULL;
+  CacheMoveData *data;
+
+  if (self->catalog == NULL || !coffer_dbus_agent_get_registered (self->skeleton))
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_NOT_REGISTERED,
+                                             "This server is not registered to a vault. Register "
+                                             "it first.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (self->job != NULL || self->registering)
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR, COFFER_ERROR_BUSY,
+                                             "Another job is in progress.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (!g_utf8_validate (folder, -1, NULL) || !g_path_is_absolute (folder))
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR,
+                                             COFFER_ERROR_INVALID_ARGUMENT,
+                                             "The cache folder must be an absolute path.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  data = g_new0 (CacheMoveData, 1);
+  data->invocation = g_object_ref (invocation);
+  data->folder = g_canonicalize_filename (folder, NULL);
+  task = g_task_new (self, self->cancellable, check_cache_folder_cb, NULL);
+  g_task_set_source_tag (task, handle_start_cache_move);
+  g_task_set_task_data (task, data, (GDestroyNotify) cache_move_data_free);
+  g_task_run_in_thread (task, check_cache_folder_thread);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -1090,6 +1256,7 @@ agent_service_new (const char *state_dir)
   if (g_getenv ("COFFER_AGENT_TEST_METHOD_DELAY_MS") != NULL)
     self->test_method_delay_ms =
         CLAMP (atoi (g_getenv ("COFFER_AGENT_TEST_METHOD_DELAY_MS")), 0, 60000);
+  agent_job_set_throttle (self->throttle);
   self->skeleton = coffer_dbus_agent_skeleton_new ();
   coffer_dbus_agent_set_version (self->skeleton, PACKAGE_VERSION);
   coffer_dbus_agent_set_state (self->skeleton, "starting");
@@ -1104,6 +1271,12 @@ agent_service_new (const char *state_dir)
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-set-policy", G_CALLBACK (handle_set_policy),
                             self);
+  g_signal_connect_swapped (self->skeleton, "handle-start-cache-move",
+                            G_CALLBACK (handle_start_cache_move), self);
+  g_signal_connect_swapped (self->skeleton, "handle-get-properties",
+                            G_CALLBACK (handle_get_properties), self);
+  g_signal_connect_swapped (self->skeleton, "handle-set-properties",
+                            G_CALLBACK (handle_set_properties), self);
   g_signal_connect_swapped (self->skeleton, "handle-start-backup", G_CALLBACK (handle_start_backup),
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-start-check", G_CALLBACK (handle_start_check),

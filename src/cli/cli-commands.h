@@ -70,6 +70,8 @@ int cli_job_show (int argc, char **argv);
 int cli_job_cancel (int argc, char **argv);
 int cli_policy_show (int argc, char **argv);
 int cli_policy_set (int argc, char **argv);
+int cli_properties_show (int argc, char **argv);
+int cli_properties_set (int argc, char **argv);
 int cli_register (int argc, char **argv);
 int cli_unregister (int argc, char **argv);
 int cli_passphrase_change (int argc, char **argv);

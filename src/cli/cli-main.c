@@ -47,9 +47,13 @@ static const CliCommand commands[] = {
     N_ ("Recover files and folders"), cli_recover_run },
   { "check", N_ ("[--read-data] [--wait]"), N_ ("Verify the backups stored in the vault"),
     cli_check },
-  { "properties show", "[--json]", N_ ("Show throttling, proxy and cache folder settings"), NULL },
-  { "properties set", N_ ("[--throttle on|off …] [--proxy …] [--cache-folder DIR]"),
-    N_ ("Change throttling, proxy or cache folder settings"), NULL },
+  { "properties show", "[--json]", N_ ("Show throttling, proxy and cache folder settings"),
+    cli_properties_show },
+  { "properties set",
+    N_ ("[--throttle on|off] [--work-days DAYS] [--work-hours HH:MM-HH:MM] [--work-bandwidth "
+        "RATE] [--non-work-bandwidth RATE] [--proxy none|system|http://HOST:PORT] [--proxy-user "
+        "USER] [--proxy-password-file FILE] [--concurrency N] [--cache-folder DIR [--wait]]"),
+    N_ ("Change throttling, proxy or cache folder settings"), cli_properties_set },
   { "vault create", N_ ("--name NAME [--region REGION] [--redundancy geo|local] LOCATION"),
     N_ ("Create a vault in a folder"), cli_vault_create },
   { "vault credentials", N_ ("LOCATION [--output DIR]"),
