@@ -17,6 +17,8 @@
 #include <glib/gi18n.h>
 
 #include "console-window.h"
+#include "console-backup-wizard.h"
+#include "console-job-monitor.h"
 #include "console-overview-page.h"
 #include "console-register-wizard.h"
 #include "console-status-page.h"
@@ -50,6 +52,7 @@ struct _ConsoleWindow
   GCancellable *cancellable;        /* cancelled when the window goes */
   GCancellable *status_cancellable; /* the GetStatus call in flight */
   CofferDBusAgent *agent;           /* NULL until the proxy is made */
+  ConsoleJobMonitor *job_monitor;   /* NULL until the proxy is made */
   AgentReach reach;
   gboolean registered;
 };
@@ -101,8 +104,8 @@ static const struct
     N_ ("Register this server to a vault first"),
     N_ ("Scheduling backups is not available in this version yet"), NULL },
   { "back-up-now", G_STRUCT_OFFSET (ConsoleWindow, back_up_button), NEEDS_REGISTERED,
-    N_ ("Register this server to a vault first"),
-    N_ ("Backing up on demand is not available in this version yet"), NULL },
+    N_ ("Register this server to a vault first"), NULL,
+    N_ ("Back up the items of the backup policy now, outside the schedule") },
   { "recover-data", G_STRUCT_OFFSET (ConsoleWindow, recover_button), NEEDS_REGISTERED,
     N_ ("Register this server to a vault first"),
     N_ ("Recovering data is not available in this version yet"), NULL },
@@ -275,6 +278,8 @@ agent_proxy_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   self->agent = g_steal_pointer (&agent);
+  self->job_monitor =
+      console_job_monitor_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->agent)));
   g_signal_connect_object (self->agent, "notify::g-name-owner",
                            G_CALLBACK (agent_name_owner_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->agent, "g-properties-changed",
@@ -307,6 +312,17 @@ register_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_da
   ConsoleWindow *self = user_data;
 
   gtk_window_present (GTK_WINDOW (console_register_wizard_new (GTK_WINDOW (self), self->agent)));
+}
+
+static void
+back_up_now_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+
+  if (self->agent == NULL)
+    return;
+  gtk_window_present (
+      GTK_WINDOW (console_backup_wizard_new (GTK_WINDOW (self), self->agent, self->job_monitor)));
 }
 
 static void
@@ -386,7 +402,7 @@ refresh_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 static const GActionEntry win_entries[] = {
   { "register-server", register_server_cb },
   { "schedule-backup", NULL },
-  { "back-up-now", NULL },
+  { "back-up-now", back_up_now_cb },
   { "recover-data", NULL },
   { "change-properties", NULL },
   { "unregister-server", unregister_server_cb },
@@ -451,6 +467,7 @@ console_window_dispose (GObject *object)
   if (self->agent != NULL)
     g_signal_handlers_disconnect_by_data (self->agent, self);
   g_clear_object (&self->agent);
+  g_clear_object (&self->job_monitor);
   g_clear_object (&self->status_cancellable);
   g_clear_object (&self->cancellable);
 
