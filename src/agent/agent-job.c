@@ -11,6 +11,7 @@
 #include "agent-job.h"
 
 #include "agent-recovery.h"
+#include "agent-scheduler.h"
 
 #include <string.h>
 
@@ -35,8 +36,9 @@ struct _AgentJob
   double rate;
   guint64 expected_bytes;
   gint64 retain_until;
-  GVariant *request; /* a recovery's parameters */
-  char *folder;      /* a cache move's new folder */
+  gboolean scheduled; /* a scheduled backup, not Back Up Now */
+  GVariant *request;  /* a recovery's parameters */
+  char *folder;       /* a cache move's new folder */
 };
 
 G_DEFINE_FINAL_TYPE (AgentJob, agent_job, G_TYPE_OBJECT)
@@ -326,14 +328,31 @@ agent_unlock (CofferCatalog *catalog,
   return TRUE;
 }
 
+/* What a job unlocked, for the prune after a backup. */
+typedef struct
+{
+  CofferRegistration *registration;
+  CofferVault *vault;
+  CofferMasterKeys *keys;
+} Unlocked;
+
+static void
+unlocked_clear (Unlocked *unlocked)
+{
+  g_clear_pointer (&unlocked->registration, coffer_registration_free);
+  g_clear_object (&unlocked->vault);
+  g_clear_pointer (&unlocked->keys, coffer_master_keys_free);
+}
+
 /* The backup of the registered machine, in the job's thread. */
 static CofferBackupResult *
-back_up (AgentJob *self, GError **error)
+back_up (AgentJob *self, Unlocked *unlocked, GError **error)
 {
   g_autoptr (CofferRegistration) registration = NULL;
   g_autoptr (CofferVault) vault = NULL;
   g_autoptr (CofferMasterKeys) keys = NULL;
   g_autoptr (CofferPolicy) policy = NULL;
+  g_autoptr (CofferBackupResult) result = NULL;
   g_autofree char *cache_dir = NULL;
   g_autofree char *vault_root = NULL;
   g_autoptr (CofferLock) lock = NULL;
@@ -364,15 +383,97 @@ back_up (AgentJob *self, GError **error)
   options.policy = policy;
   options.cache_dir = cache_dir;
   options.skip_paths = skip;
-  options.on_demand = TRUE;
-  options.retain_until = self->retain_until;
+  options.on_demand = !self->scheduled;
+  options.retain_until = self->scheduled ? 0 : self->retain_until;
+  options.time = agent_clock_now ();
   options.progress = progress_cb;
   options.progress_data = self;
   lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
                            self->cancellable, error);
   if (lock == NULL)
     return NULL;
-  return coffer_backup_run (&options, self->cancellable, error);
+  result = coffer_backup_run (&options, self->cancellable, error);
+  if (result != NULL)
+    {
+      unlocked->registration = g_steal_pointer (&registration);
+      unlocked->vault = g_steal_pointer (&vault);
+      unlocked->keys = g_steal_pointer (&keys);
+    }
+  return g_steal_pointer (&result);
+}
+
+static char *
+prune_message (const CofferPruneResult *result)
+{
+  g_autofree char *size = g_format_size (result->bytes_deleted);
+
+  return g_strdup_printf ("Removed %u recovery points and %u unused packs (%s); %u recovery "
+                          "points kept.",
+                          result->points_deleted, result->packs_deleted, size, result->points_kept);
+}
+
+/* Prunes by the retention rules (all points when @delete_all), in a job's
+ * thread. */
+static gboolean
+prune (AgentJob *self,
+       const Unlocked *unlocked,
+       gboolean delete_all,
+       CofferPruneResult *result,
+       GError **error)
+{
+  g_autoptr (GTimeZone) tz = agent_clock_time_zone ();
+  g_autofree char *cache_dir = NULL;
+  CofferSchedule schedule;
+  CofferPruneOptions options = { 0 };
+
+  if (!coffer_catalog_get_schedule (self->catalog, &schedule, NULL, error))
+    return FALSE;
+  cache_dir = coffer_catalog_get_setting (self->catalog, COFFER_SETTING_CACHE_FOLDER, NULL);
+  if (cache_dir == NULL)
+    cache_dir = coffer_paths_default_cache_dir ();
+  options.vault = unlocked->vault;
+  options.machine_id = unlocked->registration->machine_id;
+  options.instance_id = unlocked->registration->instance_id;
+  options.keys = unlocked->keys;
+  options.schedule = delete_all ? NULL : &schedule;
+  options.tz = tz;
+  options.now = agent_clock_now ();
+  options.cache_dir = cache_dir;
+  options.progress = progress_cb;
+  options.progress_data = self;
+  return coffer_prune_run (&options, result, self->cancellable, error);
+}
+
+/* After a backup: removes what retention no longer keeps. A Prune job is
+ * recorded when it removed something or failed; the backup stands either
+ * way. */
+static void
+prune_after_backup (AgentJob *self, const Unlocked *unlocked)
+{
+  g_autoptr (CofferJobRecord) record = g_new0 (CofferJobRecord, 1);
+  g_autoptr (GError) error = NULL;
+  CofferPruneResult result;
+  gboolean ok;
+
+  record->kind = g_strdup ("prune");
+  record->started_at = g_get_real_time () / G_USEC_PER_SEC;
+  ok = prune (self, unlocked, FALSE, &result, &error);
+  if (ok && result.points_deleted == 0 && result.packs_deleted == 0)
+    return;
+  record->status = g_strdup (ok ? "completed" : "failed");
+  record->phase = g_strdup (ok ? "Job completed." : "Job failed.");
+  record->message = ok ? prune_message (&result) : g_strdup (error->message);
+  record->ended_at = g_get_real_time () / G_USEC_PER_SEC;
+  record->recovery_point = g_strdup ("");
+  g_clear_error (&error);
+  if (!coffer_catalog_add_job (self->catalog, record, &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (!coffer_catalog_update_job (self->catalog, record, &error))
+    g_warning ("%s", error->message);
+  g_message ("Prune job %" G_GINT64_FORMAT ": %s", record->id, record->message);
 }
 
 static void
@@ -472,8 +573,9 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   g_autoptr (CofferBackupResult) result = NULL;
   g_autoptr (GError) error = NULL;
   CofferJobRecord *record = self->record;
+  Unlocked unlocked = { 0 };
 
-  result = back_up (self, &error);
+  result = back_up (self, &unlocked, &error);
 
   g_mutex_lock (&self->lock);
   record->bytes_scanned = self->progress.bytes_scanned;
@@ -508,6 +610,35 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
                                  result->failed->len));
   else
     end_record (self, "completed", g_strdup ("Job completed."));
+  prune_after_backup (self, &unlocked);
+  unlocked_clear (&unlocked);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* StopPolicy's job: every point of this machine, then the policy. */
+static void
+prune_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  AgentJob *self = source_object;
+  g_autoptr (GError) error = NULL;
+  Unlocked unlocked = { 0 };
+  CofferPruneResult result;
+
+  if (agent_unlock (self->catalog, self->state_dir, &unlocked.registration, &unlocked.vault,
+                    &unlocked.keys, self->cancellable, &error) &&
+      prune (self, &unlocked, TRUE, &result, &error) &&
+      coffer_catalog_clear_policy (self->catalog, &error))
+    {
+      g_autofree char *size = g_format_size (result.bytes_deleted);
+
+      end_record (self, "completed",
+                  g_strdup_printf ("Removed %u recovery points and %u packs (%s) of this server; "
+                                   "the backup policy is removed.",
+                                   result.points_deleted, result.packs_deleted, size));
+    }
+  else
+    end_with_error (self, error);
+  unlocked_clear (&unlocked);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -619,14 +750,18 @@ backup_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 /**
  * agent_job_run_backup:
  * @self: a new job of kind "backup"
- * @retain_until: the recovery point's retain-until, Unix seconds
+ * @scheduled: a scheduled backup (its point is kept by the retention rules)
+ *   rather than Back Up Now
+ * @retain_until: a Back Up Now point's retain-until, Unix seconds
  * @callback: called on the main context when the job has ended
  * @user_data: data for @callback
  *
- * Runs a Back Up Now in a worker thread.
+ * Runs a backup in a worker thread, then prunes what retention no longer
+ * keeps. The job's Finished signal comes after both.
  */
 void
 agent_job_run_backup (AgentJob *self,
+                      gboolean scheduled,
                       gint64 retain_until,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
@@ -634,6 +769,7 @@ agent_job_run_backup (AgentJob *self,
   g_autoptr (GTask) task =
       g_task_new (self, NULL, backup_done_cb, g_task_new (self, NULL, callback, user_data));
 
+  self->scheduled = scheduled;
   self->retain_until = retain_until;
   self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
   g_task_set_source_tag (task, agent_job_run_backup);
@@ -662,6 +798,32 @@ agent_job_run_check (AgentJob *self,
   g_task_set_source_tag (task, agent_job_run_check);
   g_task_set_task_data (task, GINT_TO_POINTER (read_data), NULL);
   g_task_run_in_thread (task, check_thread);
+}
+
+/**
+ * agent_job_run_stop_policy:
+ * @self: a new job of kind "prune"
+ * @callback: called on the main context when the job has ended
+ * @user_data: data for @callback
+ *
+ * Deletes every recovery point of this machine and the packs they used,
+ * then removes the backup policy.
+ */
+void
+agent_job_run_stop_policy (AgentJob *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      g_task_new (self, NULL, backup_done_cb, g_task_new (self, NULL, callback, user_data));
+
+  self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
+  g_task_set_source_tag (task, agent_job_run_stop_policy);
+  g_task_run_in_thread (task, prune_thread);
+}
+
+const CofferJobRecord *
+agent_job_get_record (AgentJob *self)
+{
+  return self->record;
 }
 
 gboolean

@@ -17,6 +17,7 @@ const char *agent_job_get_object_path (AgentJob *self);
 gboolean agent_job_export (AgentJob *self, GDBusConnection *connection, GError **error);
 void agent_job_cancel (AgentJob *self);
 void agent_job_run_backup (AgentJob *self,
+                           gboolean scheduled,
                            gint64 retain_until,
                            GAsyncReadyCallback callback,
                            gpointer user_data);
@@ -34,6 +35,8 @@ void agent_job_run_cache_move (AgentJob *self,
                                gpointer user_data);
 guint64 agent_data_backed_up (CofferCatalog *catalog);
 char *agent_cache_folder (CofferCatalog *catalog);
+void agent_job_run_stop_policy (AgentJob *self, GAsyncReadyCallback callback, gpointer user_data);
+const CofferJobRecord *agent_job_get_record (AgentJob *self);
 gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
 void agent_job_forget_keys (void);
 void agent_job_set_throttle (CofferThrottle *throttle);

@@ -10,7 +10,9 @@
 
 #include "agent-job.h"
 #include "agent-properties.h"
+#include "agent-notify.h"
 #include "agent-recovery.h"
+#include "agent-scheduler.h"
 
 #include <errno.h>
 #include <gio/gunixfdlist.h>
@@ -33,6 +35,10 @@ struct _AgentService
   AgentJob *job;              /* the job that runs, or NULL */
   GHashTable *finished_jobs;  /* id → AgentJob still exported for a while */
   CofferThrottle *throttle;   /* shared by every transfer to or from the vault */
+  GDBusConnection *connection;
+  AgentScheduler *scheduler;
+  AgentNotifier *notifier;
+  gboolean scheduled_pending; /* a scheduled backup fell due while a job ran */
 };
 
 G_DEFINE_FINAL_TYPE (AgentService, agent_service, G_TYPE_OBJECT)
@@ -47,6 +53,9 @@ agent_service_dispose (GObject *object)
   if (self->job != NULL)
     agent_job_cancel (self->job);
   g_clear_object (&self->job);
+  g_clear_object (&self->scheduler);
+  g_clear_object (&self->notifier);
+  g_clear_object (&self->connection);
   g_clear_pointer (&self->finished_jobs, g_hash_table_unref);
   g_clear_object (&self->skeleton);
   g_clear_object (&self->catalog);
@@ -675,18 +684,42 @@ get_policy_work (AgentService *self,
                  GError **error)
 {
   g_autoptr (CofferPolicy) policy = NULL;
+  g_autoptr (GTimeZone) tz = agent_clock_time_zone ();
+  g_autoptr (GPtrArray) times = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) weekdays = g_ptr_array_new ();
   GVariantBuilder builder;
+  CofferSchedule schedule;
+  gint64 next_run;
 
   if (!require_registration (self, error))
     return NULL;
   policy = coffer_policy_load (self->catalog, error);
-  if (policy == NULL)
+  if (policy == NULL || !coffer_catalog_get_schedule (self->catalog, &schedule, NULL, error))
     return NULL;
+  for (guint i = 0; i < schedule.n_times; i++)
+    g_ptr_array_add (times, coffer_schedule_format_time (schedule.times[i]));
+  for (guint i = 0; schedule.kind == COFFER_SCHEDULE_WEEKLY && i < 7; i++)
+    if (schedule.weekdays & (1u << i))
+      g_ptr_array_add (weekdays, (gpointer) coffer_schedule_weekday_name (i));
+  next_run = schedule.paused ? 0 : coffer_schedule_next_run (&schedule, tz, agent_clock_now ());
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&builder, "{sv}", "items", strv_variant (policy->items));
   g_variant_builder_add (&builder, "{sv}", "exclusions", strv_variant (policy->exclusions));
   g_variant_builder_add (&builder, "{sv}", "inclusions", strv_variant (policy->inclusions));
+  add_string (&builder, "schedule", coffer_schedule_kind_to_string (schedule.kind));
+  g_variant_builder_add (&builder, "{sv}", "times", strv_variant (times));
+  g_variant_builder_add (&builder, "{sv}", "weekdays", strv_variant (weekdays));
+  g_variant_builder_add (&builder, "{sv}", "retain-daily",
+                         g_variant_new_uint32 (schedule.retain_daily));
+  g_variant_builder_add (&builder, "{sv}", "retain-weekly",
+                         g_variant_new_uint32 (schedule.retain_weekly));
+  g_variant_builder_add (&builder, "{sv}", "retain-monthly",
+                         g_variant_new_uint32 (schedule.retain_monthly));
+  g_variant_builder_add (&builder, "{sv}", "retain-yearly",
+                         g_variant_new_uint32 (schedule.retain_yearly));
+  add_string (&builder, "state", schedule.paused ? "paused" : "active");
+  g_variant_builder_add (&builder, "{sv}", "next-run", g_variant_new_int64 (next_run));
   return g_variant_new ("(a{sv})", &builder);
 }
 
@@ -713,6 +746,60 @@ static const struct
   { "uninclude", "include", FALSE, NULL },
 };
 
+/* Applies SetPolicy's schedule and retention keys to @schedule and checks
+ * the result; *changed_times says whether when backups run changed. */
+static gboolean
+apply_schedule_changes (GVariant *changes,
+                        CofferSchedule *schedule,
+                        gboolean *changed_times,
+                        GError **error)
+{
+  const struct
+  {
+    const char *key;
+    guint32 *field;
+  } retention[] = {
+    { "retain-daily", &schedule->retain_daily },
+    { "retain-weekly", &schedule->retain_weekly },
+    { "retain-monthly", &schedule->retain_monthly },
+    { "retain-yearly", &schedule->retain_yearly },
+  };
+  g_autofree const char **times = NULL;
+  g_autofree const char **weekdays = NULL;
+  const char *kind = NULL;
+
+  *changed_times = FALSE;
+  if (g_variant_lookup (changes, "schedule", "&s", &kind))
+    {
+      if (!coffer_schedule_kind_from_string (kind, &schedule->kind))
+        {
+          g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                       "“%s” is not a schedule: none, daily or weekly.", kind);
+          return FALSE;
+        }
+      *changed_times = TRUE;
+      if (schedule->kind == COFFER_SCHEDULE_NONE)
+        schedule->n_times = 0;
+      if (schedule->kind != COFFER_SCHEDULE_WEEKLY)
+        schedule->weekdays = 0;
+    }
+  if (g_variant_lookup (changes, "times", "^a&s", &times))
+    {
+      if (!coffer_schedule_set_times (schedule, times, error))
+        return FALSE;
+      *changed_times = TRUE;
+    }
+  if (g_variant_lookup (changes, "weekdays", "^a&s", &weekdays))
+    {
+      if (!coffer_schedule_set_weekdays (schedule, weekdays, error))
+        return FALSE;
+      *changed_times = TRUE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (retention); i++)
+    g_variant_lookup (changes, retention[i].key, "u", retention[i].field);
+  return coffer_schedule_check (schedule, error);
+}
+
 static GVariant *
 set_policy_work (AgentService *self,
                  GVariant *parameters,
@@ -724,11 +811,23 @@ set_policy_work (AgentService *self,
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   /* The edits point into @changes, which outlives them. */
   GPtrArray *borrowed = g_ptr_array_new_with_free_func (g_free);
+  CofferSchedule schedule;
+  gboolean changed_times;
 
   if (!require_registration (self, error))
-    return NULL;
+    {
+      g_ptr_array_unref (borrowed);
+      return NULL;
+    }
 
   g_variant_get (parameters, "(@a{sv})", &changes);
+  /* Everything is checked before anything is written. */
+  if (!coffer_catalog_get_schedule (self->catalog, &schedule, NULL, error) ||
+      !apply_schedule_changes (changes, &schedule, &changed_times, error))
+    {
+      g_ptr_array_unref (borrowed);
+      return NULL;
+    }
   for (gsize k = 0; k < G_N_ELEMENTS (policy_keys); k++)
     {
       const char **values = NULL;
@@ -754,8 +853,11 @@ set_policy_work (AgentService *self,
         }
     }
 
+  /* A new schedule starts from now: runs before it are not "missed". */
   if (!coffer_catalog_edit_policy (self->catalog, (CofferPolicyEdit *) edits->data, edits->len,
-                                   error))
+                                   error) ||
+      !coffer_catalog_set_schedule (self->catalog, &schedule,
+                                    changed_times ? agent_clock_now () : -1, error))
     {
       g_ptr_array_unref (borrowed);
       return NULL;
@@ -769,6 +871,57 @@ static gboolean
 handle_set_policy (AgentService *self, GDBusMethodInvocation *invocation, GVariant *changes)
 {
   run_method (self, invocation, set_policy_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static GVariant *
+pause_or_resume_work (AgentService *self, gboolean pause, GError **error)
+{
+  g_autoptr (GPtrArray) items = NULL;
+  CofferSchedule schedule;
+
+  if (!require_registration (self, error) ||
+      !coffer_catalog_get_schedule (self->catalog, &schedule, NULL, error) ||
+      (items = coffer_catalog_get_policy (self->catalog, "item", error)) == NULL)
+    return NULL;
+  if (items->len == 0 && schedule.kind == COFFER_SCHEDULE_NONE)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+                   "There is no backup policy; schedule a backup first.");
+      return NULL;
+    }
+  schedule.paused = pause;
+  /* Runs that fell due while paused are not run on resuming. */
+  if (!coffer_catalog_set_schedule (self->catalog, &schedule, pause ? -1 : agent_clock_now (),
+                                    error))
+    return NULL;
+  g_message (pause ? "Scheduled backups paused" : "Scheduled backups resumed");
+  return g_variant_new ("()");
+}
+
+static GVariant *
+pause_work (AgentService *self, GVariant *parameters, GCancellable *cancellable, GError **error)
+{
+  return pause_or_resume_work (self, TRUE, error);
+}
+
+static GVariant *
+resume_work (AgentService *self, GVariant *parameters, GCancellable *cancellable, GError **error)
+{
+  return pause_or_resume_work (self, FALSE, error);
+}
+
+static gboolean
+handle_pause_policy (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  run_method (self, invocation, pause_work);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_resume_policy (AgentService *self, GDBusMethodInvocation *invocation)
+{
+  run_method (self, invocation, resume_work);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -854,6 +1007,8 @@ forget_job_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void start_scheduled_backup (AgentService *self);
+
 static void
 job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -870,11 +1025,32 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_hash_table_replace (self->finished_jobs, key, g_object_ref (job));
   g_timeout_add_seconds (60, forget_job_cb, forget);
 
+  if (self->notifier != NULL)
+    {
+      const CofferJobRecord *record = agent_job_get_record (job);
+      agent_notifier_job_ended (self->notifier, record->id, record->kind, record->status,
+                                record->message);
+    }
   if (self->job == job)
     g_clear_object (&self->job);
   coffer_dbus_agent_set_state (
       self->skeleton, coffer_dbus_agent_get_registered (self->skeleton) ? "idle" : "unregistered");
+  if (self->scheduled_pending)
+    start_scheduled_backup (self);
   g_object_unref (self);
+}
+
+/* Records and exports a new job, the one that runs. */
+static AgentJob *
+new_job (AgentService *self, GDBusConnection *connection, const char *kind, GError **error)
+{
+  g_autoptr (AgentJob) job = agent_job_new (self->catalog, self->state_dir, kind, error);
+
+  if (job == NULL || !agent_job_export (job, connection, error))
+    return NULL;
+  self->job = g_object_ref (job);
+  coffer_dbus_agent_set_state (self->skeleton, "busy");
+  return g_steal_pointer (&job);
 }
 
 /* Starts a job of @kind, unless one runs; returns it, or NULL having
@@ -899,16 +1075,46 @@ start_job (AgentService *self, GDBusMethodInvocation *invocation, const char *ki
       return NULL;
     }
 
-  job = agent_job_new (self->catalog, self->state_dir, kind, &error);
-  if (job == NULL ||
-      !agent_job_export (job, g_dbus_method_invocation_get_connection (invocation), &error))
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return NULL;
-    }
-  self->job = g_object_ref (job);
-  coffer_dbus_agent_set_state (self->skeleton, "busy");
+  job = new_job (self, g_dbus_method_invocation_get_connection (invocation), kind, &error);
+  if (job == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
   return g_steal_pointer (&job);
+}
+
+/* A scheduled backup that fell due: now, or after the job that runs. */
+static void
+start_scheduled_backup (AgentService *self)
+{
+  g_autoptr (AgentJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (self->catalog == NULL || self->connection == NULL ||
+      !coffer_dbus_agent_get_registered (self->skeleton))
+    {
+      self->scheduled_pending = FALSE;
+      return;
+    }
+  if (self->job != NULL || self->registering)
+    {
+      g_debug ("A scheduled backup waits for the job that runs");
+      self->scheduled_pending = TRUE;
+      return;
+    }
+  self->scheduled_pending = FALSE;
+  job = new_job (self, self->connection, "backup", &error);
+  if (job == NULL)
+    {
+      g_warning ("Cannot start the scheduled backup: %s", error->message);
+      return;
+    }
+  g_message ("Scheduled backup started as job %" G_GINT64_FORMAT, agent_job_get_id (job));
+  agent_job_run_backup (job, TRUE, 0, job_done_cb, g_object_ref (self));
+}
+
+static void
+scheduled_due_cb (AgentService *self, gint64 when)
+{
+  start_scheduled_backup (self);
 }
 
 static gboolean
@@ -923,7 +1129,31 @@ handle_start_backup (AgentService *self, GDBusMethodInvocation *invocation, GVar
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   coffer_dbus_agent_complete_start_backup (self->skeleton, invocation,
                                            agent_job_get_object_path (job), agent_job_get_id (job));
-  agent_job_run_backup (job, retain_until, job_done_cb, g_object_ref (self));
+  agent_job_run_backup (job, FALSE, retain_until, job_done_cb, g_object_ref (self));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_stop_policy (AgentService *self, GDBusMethodInvocation *invocation, const char *vault_name)
+{
+  g_autoptr (AgentJob) job = NULL;
+
+  if (coffer_dbus_agent_get_registered (self->skeleton) &&
+      g_strcmp0 (vault_name, coffer_dbus_agent_get_vault_name (self->skeleton)) != 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR,
+                                             COFFER_ERROR_INVALID_ARGUMENT,
+                                             "The name typed is not the vault's name; nothing "
+                                             "was deleted.");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  job = start_job (self, invocation, "prune");
+  if (job == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  self->scheduled_pending = FALSE;
+  coffer_dbus_agent_complete_stop_policy (self->skeleton, invocation,
+                                          agent_job_get_object_path (job), agent_job_get_id (job));
+  agent_job_run_stop_policy (job, job_done_cb, g_object_ref (self));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -1277,6 +1507,12 @@ agent_service_new (const char *state_dir)
                             G_CALLBACK (handle_get_properties), self);
   g_signal_connect_swapped (self->skeleton, "handle-set-properties",
                             G_CALLBACK (handle_set_properties), self);
+  g_signal_connect_swapped (self->skeleton, "handle-pause-policy", G_CALLBACK (handle_pause_policy),
+                            self);
+  g_signal_connect_swapped (self->skeleton, "handle-resume-policy",
+                            G_CALLBACK (handle_resume_policy), self);
+  g_signal_connect_swapped (self->skeleton, "handle-stop-policy", G_CALLBACK (handle_stop_policy),
+                            self);
   g_signal_connect_swapped (self->skeleton, "handle-start-backup", G_CALLBACK (handle_start_backup),
                             self);
   g_signal_connect_swapped (self->skeleton, "handle-start-check", G_CALLBACK (handle_start_check),
@@ -1347,8 +1583,19 @@ agent_service_export (AgentService *self, GDBusConnection *connection, GError **
 {
   g_return_val_if_fail (AGENT_IS_SERVICE (self), FALSE);
 
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
-                                           AGENT_OBJECT_PATH, error);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                         AGENT_OBJECT_PATH, error))
+    return FALSE;
+  g_set_object (&self->connection, connection);
+  if (self->notifier == NULL)
+    self->notifier = agent_notifier_new (connection);
+  /* Scheduled backups start once the jobs can be exported. */
+  if (self->catalog != NULL && self->scheduler == NULL)
+    {
+      self->scheduler = agent_scheduler_new (self->catalog);
+      g_signal_connect_swapped (self->scheduler, "due", G_CALLBACK (scheduled_due_cb), self);
+    }
+  return TRUE;
 }
 
 void

@@ -214,10 +214,11 @@ cli_start_job (const char *kind, CliStartFunc start, GVariant *parameters, gbool
     waiter.exit_status = cli_report_error (error);
   else
     {
-      /* Translators: %s is "Backup", "Check", "Cache move" or "Recovery". */
+      /* Translators: %s is "Backup", "Check", "Prune", "Cache move" or "Recovery". */
       g_print (_ ("%s job %llu started.\n"),
                g_str_equal (kind, "backup")       ? _ ("Backup")
                : g_str_equal (kind, "check")      ? _ ("Check")
+               : g_str_equal (kind, "prune")      ? _ ("Prune")
                : g_str_equal (kind, "cache-move") ? _ ("Cache move")
                                                   : _ ("Recovery"),
                (unsigned long long) id);

@@ -1136,6 +1136,9 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
 
   g_return_val_if_fail (options != NULL && options->policy != NULL, NULL);
 
+  if (options->time > 0)
+    started = options->time;
+
   if (options->policy->items->len == 0)
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,

@@ -46,6 +46,8 @@ typedef void (*CofferBackupProgressFunc) (const CofferBackupProgress *progress, 
  *   and cache folders and a local vault's folder
  * @on_demand: Back Up Now rather than a scheduled backup
  * @retain_until: for Back Up Now, until when to keep the point
+ * @time: the point's time, Unix seconds; 0 for when the backup starts (the
+ *   agent passes its clock, which tests can set)
  * @workers: threads that read, chunk, compress and encrypt; 0 for one per core
  * @progress: (nullable): called now and then from the backup's thread
  * @progress_data: data for @progress
@@ -62,6 +64,7 @@ typedef struct
   const char *const *skip_paths;
   gboolean on_demand;
   gint64 retain_until;
+  gint64 time;
   guint workers;
   CofferBackupProgressFunc progress;
   gpointer progress_data;

@@ -639,7 +639,10 @@ test_policy_set_and_show (Fixture *fixture, gconstpointer data)
   {
     g_autofree char *expected = g_strdup_printf ("Items:\n  %s\nExclusions:\n  .tmp\n  "
                                                  "/var/cache/*\nInclusions (win over "
-                                                 "exclusions):\n  keep.tmp\n",
+                                                 "exclusions):\n  keep.tmp\nSchedule: none "
+                                                 "(Back Up Now only)\nState: active\n"
+                                                 "Retention: daily 30 days, weekly off, "
+                                                 "monthly off, yearly off\n",
                                                  documents);
     g_assert_cmpstr (fixture->out, ==, expected);
   }
@@ -760,6 +763,8 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
     g_autoptr (CofferTestAgent) again = coffer_test_agent_start (g_get_user_state_dir ());
     const char *args[] = { "jobs", NULL };
     const char *backup[] = { "backup", "--wait", NULL };
+    const char *show[] = { "job", "show", "1", NULL };
+    const char *check[] = { "check", "--read-data", "--wait", NULL };
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     int status;
@@ -768,9 +773,19 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
     g_assert_cmpint (status, ==, 0);
     g_assert_nonnull (strstr (out, "backup      failed"));
     g_clear_pointer (&out, g_free);
+    out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), show, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "Status:           failed"));
+    g_assert_nonnull (strstr (out, "Result:           The agent stopped while the job ran"));
+    g_clear_pointer (&out, g_free);
     out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), backup, &err, &status);
     g_assert_cmpint (status, ==, 0);
     g_assert_nonnull (strstr (out, "Job completed."));
+    g_clear_pointer (&out, g_free);
+    /* What the killed job left behind does not hurt what is stored. */
+    out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), check, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "No damage found: 1 recovery points"));
   }
 }
 
