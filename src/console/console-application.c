@@ -5,9 +5,9 @@
  * The menu bar comes from the gtk/menus.ui resource, which GtkApplication
  * loads by itself.
  *
- * Command-line options that open something in the window (such as a job,
- * from a notification of the agent) belong in handle_local_options and
- * activate, once the window can show it.
+ * `--job ID` opens the window on a job's details; the agent's job-end
+ * notification runs it. It goes through the app.show-job action, so a
+ * second coffer-console hands the job to the one already running.
  */
 #include "config.h"
 
@@ -20,6 +20,8 @@
 struct _ConsoleApplication
 {
   GtkApplication parent_instance;
+
+  guint64 pending_job; /* --job, for the first window */
 };
 
 G_DEFINE_FINAL_TYPE (ConsoleApplication, console_application, GTK_TYPE_APPLICATION)
@@ -45,9 +47,28 @@ quit_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   g_application_quit (G_APPLICATION (user_data));
 }
 
+static ConsoleWindow *
+ensure_window (GApplication *application)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+
+  if (window == NULL)
+    window = GTK_WINDOW (console_window_new (CONSOLE_APPLICATION (application)));
+  gtk_window_present (window);
+  return CONSOLE_WINDOW (window);
+}
+
+static void
+show_job_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  console_window_show_job (ensure_window (G_APPLICATION (user_data)),
+                           g_variant_get_uint64 (parameter));
+}
+
 static const GActionEntry app_entries[] = {
   { "about", about_cb },
   { "quit", quit_cb },
+  { "show-job", show_job_cb, "t" },
 };
 
 static void
@@ -85,11 +106,42 @@ console_application_startup (GApplication *application)
 static void
 console_application_activate (GApplication *application)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  ConsoleApplication *self = CONSOLE_APPLICATION (application);
+  ConsoleWindow *window = ensure_window (application);
 
-  if (window == NULL)
-    window = GTK_WINDOW (console_window_new (CONSOLE_APPLICATION (application)));
-  gtk_window_present (window);
+  if (self->pending_job != 0)
+    console_window_show_job (window, self->pending_job);
+  self->pending_job = 0;
+}
+
+static int
+console_application_handle_local_options (GApplication *application, GVariantDict *options)
+{
+  ConsoleApplication *self = CONSOLE_APPLICATION (application);
+  g_autoptr (GError) error = NULL;
+  gint64 job = 0;
+
+  if (!g_variant_dict_lookup (options, "job", "x", &job))
+    return -1;
+  if (job <= 0)
+    {
+      g_printerr (_ ("coffer-console: --job needs a job number, as coffer jobs lists them.\n"));
+      return 2;
+    }
+  if (!g_application_register (application, NULL, &error))
+    {
+      g_printerr ("coffer-console: %s\n", error->message);
+      return 1;
+    }
+  if (g_application_get_is_remote (application))
+    {
+      /* The console is open already: it shows the job. */
+      g_action_group_activate_action (G_ACTION_GROUP (application), "show-job",
+                                      g_variant_new_uint64 (job));
+      return 0;
+    }
+  self->pending_job = job;
+  return -1;
 }
 
 static void
@@ -99,11 +151,19 @@ console_application_class_init (ConsoleApplicationClass *klass)
 
   application_class->startup = console_application_startup;
   application_class->activate = console_application_activate;
+  application_class->handle_local_options = console_application_handle_local_options;
 }
 
 static void
 console_application_init (ConsoleApplication *self)
 {
+  const GOptionEntry entries[] = {
+    { "job", 0, 0, G_OPTION_ARG_INT64, NULL, N_ ("Open the console on this job's details"),
+      N_ ("ID") },
+    { NULL },
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
 
 /**

@@ -18,7 +18,9 @@
 
 #include "console-window.h"
 #include "console-backup-wizard.h"
+#include "console-job-dialog.h"
 #include "console-job-monitor.h"
+#include "console-jobs-page.h"
 #include "console-overview-page.h"
 #include "console-register-wizard.h"
 #include "console-status-page.h"
@@ -41,6 +43,7 @@ struct _ConsoleWindow
   GtkStack *page_stack;
   GtkLabel *page_title_label;
   ConsoleOverviewPage *overview_page;
+  ConsoleJobsPage *jobs_page;
   GtkWidget *actions_pane;
   GtkWidget *register_button;
   GtkWidget *schedule_button;
@@ -55,6 +58,7 @@ struct _ConsoleWindow
   ConsoleJobMonitor *job_monitor;   /* NULL until the proxy is made */
   AgentReach reach;
   gboolean registered;
+  guint64 pending_job; /* a job to show once the agent is reached */
 };
 
 G_DEFINE_FINAL_TYPE (ConsoleWindow, console_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -259,6 +263,8 @@ agent_properties_changed_cb (ConsoleWindow *self,
   /* GetStatus has more than the properties (the storage location, the date
    * of registration): ask again rather than patch the page. */
   refresh_status (self);
+  /* State turns busy or idle as jobs start and end. */
+  console_jobs_page_refresh (self->jobs_page);
 }
 
 static void
@@ -280,6 +286,9 @@ agent_proxy_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   self->agent = g_steal_pointer (&agent);
   self->job_monitor =
       console_job_monitor_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->agent)));
+  console_jobs_page_set_agent (self->jobs_page, self->agent, self->job_monitor);
+  if (self->pending_job != 0)
+    console_window_show_job (self, self->pending_job);
   g_signal_connect_object (self->agent, "notify::g-name-owner",
                            G_CALLBACK (agent_name_owner_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->agent, "g-properties-changed",
@@ -394,7 +403,76 @@ unregister_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_
 static void
 refresh_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  refresh_status (CONSOLE_WINDOW (user_data));
+  ConsoleWindow *self = CONSOLE_WINDOW (user_data);
+
+  refresh_status (self);
+  console_jobs_page_refresh (self->jobs_page);
+}
+
+static void
+select_page (ConsoleWindow *self, const char *page)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->nav_store);
+  GtkTreeIter root, iter;
+
+  if (!gtk_tree_model_get_iter_first (model, &root) ||
+      !gtk_tree_model_iter_children (model, &iter, &root))
+    return;
+  do
+    {
+      g_autofree char *name = NULL;
+      gtk_tree_model_get (model, &iter, NAV_COLUMN_PAGE, &name, -1);
+      if (g_strcmp0 (name, page) == 0)
+        {
+          g_autoptr (GtkTreePath) path = gtk_tree_model_get_path (model, &iter);
+          gtk_tree_view_set_cursor (self->nav_view, path, NULL, FALSE);
+          return;
+        }
+    }
+  while (gtk_tree_model_iter_next (model, &iter));
+}
+
+/**
+ * console_window_show_job:
+ * @self: a #ConsoleWindow
+ * @id: a job's number
+ *
+ * Shows the Jobs page and job @id's details (once the agent is reached).
+ */
+void
+console_window_show_job (ConsoleWindow *self, guint64 id)
+{
+  GList *windows;
+
+  g_return_if_fail (CONSOLE_IS_WINDOW (self));
+
+  select_page (self, "jobs");
+  if (self->agent == NULL)
+    {
+      self->pending_job = id;
+      return;
+    }
+  self->pending_job = 0;
+
+  /* One Job Details window per job. */
+  windows = gtk_window_list_toplevels ();
+  for (GList *l = windows; l != NULL; l = l->next)
+    if (CONSOLE_IS_JOB_DIALOG (l->data) && console_job_dialog_get_id (l->data) == id &&
+        gtk_window_get_transient_for (l->data) == GTK_WINDOW (self))
+      {
+        gtk_window_present (l->data);
+        g_list_free (windows);
+        return;
+      }
+  g_list_free (windows);
+  gtk_window_present (
+      GTK_WINDOW (console_job_dialog_new (GTK_WINDOW (self), self->agent, self->job_monitor, id)));
+}
+
+static void
+jobs_page_job_activated_cb (ConsoleWindow *self, guint64 id, ConsoleJobsPage *page)
+{
+  console_window_show_job (self, id);
 }
 
 /* Actions without a handler are never enabled in this version: their
@@ -484,6 +562,7 @@ console_window_class_init (ConsoleWindowClass *klass)
 
   g_type_ensure (CONSOLE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CONSOLE_TYPE_STATUS_PAGE);
+  g_type_ensure (CONSOLE_TYPE_JOBS_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/coffer/Console/console-window.ui");
@@ -492,6 +571,7 @@ console_window_class_init (ConsoleWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, page_stack);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, page_title_label);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, overview_page);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, jobs_page);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, actions_pane);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, register_button);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, schedule_button);
@@ -502,6 +582,7 @@ console_window_class_init (ConsoleWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, nav_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, page_stack_visible_child_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, overview_page_retry_cb);
+  gtk_widget_class_bind_template_callback (widget_class, jobs_page_job_activated_cb);
 }
 
 static void

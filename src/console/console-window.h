@@ -13,5 +13,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ConsoleWindow, console_window, CONSOLE, WINDOW, GtkApplicationWindow)
 
 ConsoleWindow *console_window_new (ConsoleApplication *application);
+void console_window_show_job (ConsoleWindow *self, guint64 id);
 
 G_END_DECLS

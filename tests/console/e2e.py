@@ -18,8 +18,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from consoletest import (check, cli, find, find_showing, finish, ok, press,  # noqa: E402
-                         screenshot, set_text, start_console, start_watchdog, stop_console,
-                         wait_for)
+                         rawinput, screenshot, set_text, start_console, start_watchdog,
+                         stop_console, wait_for)
 
 TIME_LIMIT = 300
 
@@ -209,12 +209,38 @@ def step_back_up_now(s):
     press(find_showing(wizard, "the Close button", name="Close", roleName="push button"))
 
 
+def step_job_completes(s):
+    s.navigate("Jobs")
+    history = find_showing(s.window, "the job history", name="Job history", roleName="table")
+    row = wait_for(lambda: history.findChild(
+        lambda n: n.roleName == "table cell" and n.name == "Completed", retry=False,
+        requireResult=False), "the backup to show as Completed in the Jobs pane", 60)
+    ok("the Jobs pane shows the backup as Completed")
+    screenshot("jobs", s.window)
+
+    # Double-click opens Job Details.
+    row.grabFocus()
+    rawinput.doubleClick(*center(row))
+    details = find(s.app, "the Job Details window", name="Job Details", roleName="dialog")
+    done = find_showing(details, "the files backed up", name="Files backed up", roleName="label")
+    check(done.text == "2", f"Job Details says 2 files were backed up (the excluded one is not): {done.text}")
+    find_showing(details, "no failed item", name="Failed items heading", roleName="label")
+    screenshot("job-details", details)
+    press(find_showing(details, "the Close button", name="Close", roleName="push button"))
+    wait_for(lambda: not details.showing, "Job Details to close")
+
+
+def center(node):
+    (x, y), (width, height) = node.position, node.size
+    return x + width // 2, y + height // 2
+
+
 STEPS = [
     step_start,
     step_register,
     # step_schedule_backup: a folder with an exclusion
     step_back_up_now,
-    # step_job_completes
+    step_job_completes,
     # step_recover_file
     # step_set_throttling
     # step_pause_schedule
