@@ -69,6 +69,17 @@ install_node () {
   install_missing nodejs npm
 }
 
+# Azurite, the Azure Storage emulator the integration tests run, exactly as
+# tests/package-lock.json pins it; again only when the lock file changed.
+install_azurite () {
+  if [ -x tests/node_modules/.bin/azurite-blob ] &&
+     [ tests/node_modules/.package-lock.json -nt tests/package-lock.json ]; then
+    return 0
+  fi
+  say "Installing Azurite (npm ci in tests/)"
+  (cd tests && npm ci --no-audit --no-fund)
+}
+
 configure () {
   local dir=$1; shift
   if [ -f "$dir/build.ninja" ]; then
@@ -122,6 +133,7 @@ cmd_run () {
 cmd_test () {
   install_missing "${build_packages[@]}" "${test_packages[@]}"
   install_node
+  install_azurite
 
   say "Building in _build"
   configure _build

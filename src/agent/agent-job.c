@@ -28,8 +28,9 @@ struct _AgentJob
   CofferDBusJob *skeleton;
   GCancellable *cancellable;
 
-  GMutex lock; /* guards progress */
+  GMutex lock; /* guards progress and store */
   CofferBackupProgress progress;
+  CofferStore *store; /* the vault's store while the job uses it, to show its retries */
   guint progress_source;
   guint64 last_bytes;
   gint64 last_time;
@@ -49,6 +50,9 @@ agent_job_dispose (GObject *object)
   AgentJob *self = AGENT_JOB (object);
 
   g_clear_handle_id (&self->progress_source, g_source_remove);
+  g_mutex_lock (&self->lock);
+  g_clear_object (&self->store);
+  g_mutex_unlock (&self->lock);
   if (self->skeleton != NULL &&
       g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)) != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
@@ -171,6 +175,15 @@ progress_cb (const CofferBackupProgress *progress, gpointer user_data)
   g_mutex_unlock (&self->lock);
 }
 
+/* Runs in the job's thread: the store whose retries the phase shows. */
+static void
+watch_store (AgentJob *self, CofferVault *vault)
+{
+  g_mutex_lock (&self->lock);
+  g_set_object (&self->store, coffer_vault_get_store (vault));
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 publish_progress_cb (gpointer user_data)
 {
@@ -179,10 +192,22 @@ publish_progress_cb (gpointer user_data)
   GVariantBuilder builder;
   gint64 now = g_get_monotonic_time ();
   gint64 eta = -1;
+  g_autofree char *retrying = NULL;
+  guint retries = 0;
 
   g_mutex_lock (&self->lock);
   progress = self->progress;
+  if (self->store != NULL)
+    retries = coffer_store_get_retries (self->store);
   g_mutex_unlock (&self->lock);
+
+  /* The vault does not answer: say so, with how many retries so far. */
+  if (retries > 0)
+    {
+      retrying = g_strdup_printf ("%s%sretrying (%u)", progress.phase != NULL ? progress.phase : "",
+                                  progress.phase != NULL ? " " : "", retries);
+      progress.phase = retrying;
+    }
 
   /* Rate over the last interval, smoothed. */
   if (self->last_time != 0 && now > self->last_time)
@@ -362,6 +387,7 @@ back_up (AgentJob *self, Unlocked *unlocked, GError **error)
   if (!agent_unlock (self->catalog, self->state_dir, &registration, &vault, &keys,
                      self->cancellable, error))
     return NULL;
+  watch_store (self, vault);
   policy = coffer_policy_load (self->catalog, error);
   if (policy == NULL)
     return NULL;
@@ -538,6 +564,7 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
 
   if (agent_unlock (self->catalog, self->state_dir, &registration, &vault, &keys, self->cancellable,
                     &error) &&
+      (watch_store (self, vault), TRUE) &&
       (lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
                                 self->cancellable, &error)) != NULL)
     result = coffer_check_run (vault, registration->machine_id, keys, read_data, progress_cb, self,

@@ -59,9 +59,13 @@ static const CliCommand commands[] = {
         "RATE] [--non-work-bandwidth RATE] [--proxy none|system|http://HOST:PORT] [--proxy-user "
         "USER] [--proxy-password-file FILE] [--concurrency N] [--cache-folder DIR [--wait]]"),
     N_ ("Change throttling, proxy or cache folder settings"), cli_properties_set },
-  { "vault create", N_ ("--name NAME [--region REGION] [--redundancy geo|local] LOCATION"),
-    N_ ("Create a vault in a folder"), cli_vault_create },
-  { "vault credentials", N_ ("LOCATION [--output DIR]"),
+  { "vault create",
+    N_ ("--name NAME [--region REGION] [--redundancy geo|local] (DIR | azure://ACCOUNT/CONTAINER "
+        "[--endpoint URL] (--account-key-file FILE | --sas-file FILE))"),
+    N_ ("Create a vault in a folder or an Azure Blob Storage container"), cli_vault_create },
+  { "vault credentials",
+    N_ ("(DIR | azure://ACCOUNT/CONTAINER [--endpoint URL] (--account-key-file FILE | --sas-file "
+        "FILE)) [--output DIR]"),
     N_ ("Issue a vault credentials file (valid for 48 hours)"), cli_vault_credentials },
   { "vault set-redundancy", N_ ("LOCATION geo|local"),
     N_ ("Choose the vault's storage redundancy (before any server registers)"),

@@ -12,6 +12,9 @@
 
 #include "cli-commands.h"
 
+#include <string.h>
+#include <sys/stat.h>
+
 static char *
 absolute_path (const char *location)
 {
@@ -88,6 +91,128 @@ cli_vault_create_local (const char *location,
   return vault;
 }
 
+/* How an Azure vault is reached, from the command line's options. */
+typedef struct
+{
+  char *endpoint;
+  char *account_key_file;
+  char *sas_file;
+} AzureOptions;
+
+static void
+azure_options_clear (AzureOptions *options)
+{
+  g_free (options->endpoint);
+  g_free (options->account_key_file);
+  g_free (options->sas_file);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AzureOptions, azure_options_clear)
+
+static void
+add_azure_entries (GOptionContext *context, AzureOptions *options)
+{
+  const GOptionEntry entries[] = {
+    { "endpoint", 0, 0, G_OPTION_ARG_STRING, &options->endpoint,
+      N_ ("For azure://: the storage account's URL (default "
+          "https://ACCOUNT.blob.core.windows.net)"),
+      "URL" },
+    { "account-key-file", 0, 0, G_OPTION_ARG_FILENAME, &options->account_key_file,
+      N_ ("For azure://: a file holding the storage account key"), "FILE" },
+    { "sas-file", 0, 0, G_OPTION_ARG_FILENAME, &options->sas_file,
+      N_ ("For azure://: a file holding a shared access signature for the container"), "FILE" },
+    { NULL }
+  };
+
+  /* In the main group, so that --help (and the man page) shows them. */
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+/* The first line of @path, which holds a key or token: never on the command
+ * line, where other users could read it. */
+static char *
+read_secret_file (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  struct stat st;
+  char *newline;
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return NULL;
+  if (g_stat (path, &st) == 0 && (st.st_mode & 0077) != 0)
+    g_printerr (_ ("Warning: %s can be read by other users; keep it private (chmod 600).\n"), path);
+  newline = strchr (contents, '\n');
+  if (newline != NULL)
+    *newline = '\0';
+  g_strstrip (contents);
+  if (*contents == '\0')
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT, _ ("%s is empty."), path);
+      return NULL;
+    }
+  return g_steal_pointer (&contents);
+}
+
+/* The store descriptor for an azure:// location and the options. */
+static JsonObject *
+azure_descriptor (const char *location, const AzureOptions *options, GError **error)
+{
+  g_autofree char *account = NULL;
+  g_autofree char *container = NULL;
+  g_autofree char *endpoint = NULL;
+  g_autofree char *secret = NULL;
+  JsonObject *descriptor;
+
+  if (!coffer_azure_parse_location (location, &account, &container, error))
+    return NULL;
+  if ((options->account_key_file == NULL) == (options->sas_file == NULL))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   _ ("An Azure vault needs either --account-key-file FILE or --sas-file FILE."));
+      return NULL;
+    }
+  secret = read_secret_file (
+      options->account_key_file != NULL ? options->account_key_file : options->sas_file, error);
+  if (secret == NULL)
+    return NULL;
+  endpoint = options->endpoint != NULL ? g_strdup (options->endpoint)
+                                       : coffer_azure_default_endpoint (account);
+  descriptor = coffer_store_descriptor_new_azure (
+      endpoint, account, container,
+      options->sas_file != NULL ? COFFER_AZURE_AUTH_SAS : COFFER_AZURE_AUTH_SHARED_KEY, secret);
+  explicit_bzero (secret, strlen (secret));
+  return descriptor;
+}
+
+static gboolean
+is_azure (const char *location)
+{
+  return g_str_has_prefix (location, "azure://");
+}
+
+static CofferVault *
+create_azure (const char *location,
+              const AzureOptions *options,
+              const char *name,
+              const char *region,
+              const char *redundancy,
+              GError **error)
+{
+  g_autoptr (JsonObject) descriptor = NULL;
+  g_autoptr (CofferStore) store = NULL;
+
+  if (!coffer_vault_name_check (name, error))
+    return NULL;
+  descriptor = azure_descriptor (location, options, error);
+  if (descriptor == NULL)
+    return NULL;
+  store = coffer_store_new_for_descriptor (descriptor, NULL, error);
+  if (store == NULL ||
+      !coffer_azure_store_create_container (COFFER_AZURE_STORE (store), NULL, error))
+    return NULL;
+  return coffer_vault_create (store, name, region, redundancy, NULL, error);
+}
+
 int
 cli_vault_create (int argc, char **argv)
 {
@@ -98,6 +223,7 @@ cli_vault_create (int argc, char **argv)
   g_autofree char *region = NULL;
   g_autofree char *redundancy = NULL;
   g_autofree char *path = NULL;
+  g_auto (AzureOptions) azure = { NULL };
   const GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &name,
       N_ ("The vault's name: 2–50 letters, digits and hyphens, starting with a letter"), "NAME" },
@@ -109,9 +235,12 @@ cli_vault_create (int argc, char **argv)
   };
 
   context = g_option_context_new (_ ("LOCATION"));
-  g_option_context_set_summary (context, _ ("Create a vault in LOCATION, a new or empty folder "
-                                            "(a local disk, an external drive or a NAS mount)."));
+  g_option_context_set_summary (context, _ ("Create a vault in LOCATION: a new or empty folder "
+                                            "(a local disk, an external drive or a NAS mount), "
+                                            "or azure://ACCOUNT/CONTAINER, an Azure Blob Storage "
+                                            "container (created when missing)."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  add_azure_entries (context, &azure);
   if (!cli_parse_options (context, &argc, &argv))
     return CLI_EXIT_USAGE;
   if (name == NULL || argc != 2)
@@ -120,18 +249,21 @@ cli_vault_create (int argc, char **argv)
       return CLI_EXIT_USAGE;
     }
 
-  vault = cli_vault_create_local (argv[1], name, region, redundancy, &error);
+  if (is_azure (argv[1]))
+    vault = create_azure (argv[1], &azure, name, region, redundancy, &error);
+  else
+    vault = cli_vault_create_local (argv[1], name, region, redundancy, &error);
   if (vault == NULL)
     return cli_report_error (error);
 
-  path = absolute_path (argv[1]);
+  path = is_azure (argv[1]) ? g_strdup (argv[1]) : absolute_path (argv[1]);
   g_print (_ ("Created vault “%s” at %s\n"), coffer_vault_get_name (vault), path);
   g_print (_ ("Vault id:    %s\n"), coffer_vault_get_id (vault));
   g_print (_ ("Region:      %s\n"), coffer_vault_get_region (vault));
   g_print (_ ("Redundancy:  %s\n"), coffer_vault_get_redundancy (vault));
   g_print (_ ("Next, issue a credentials file to register a server: coffer vault credentials "
-              "%s\n"),
-           path);
+              "%s%s\n"),
+           path, is_azure (argv[1]) ? _ (" with the same --endpoint and key or SAS options") : "");
   return CLI_EXIT_OK;
 }
 
@@ -176,6 +308,7 @@ cli_vault_credentials (int argc, char **argv)
   g_autofree char *file_name = NULL;
   g_autofree char *path = NULL;
   g_autofree char *expires_text = NULL;
+  g_auto (AzureOptions) azure = { NULL };
   gint64 issued;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -186,8 +319,11 @@ cli_vault_credentials (int argc, char **argv)
   context = g_option_context_new (_ ("LOCATION"));
   g_option_context_set_summary (
       context, _ ("Issue a vault credentials file for the vault in LOCATION. It is valid for 48 "
-                  "hours, and issuing it makes every earlier file invalid."));
+                  "hours, and issuing it makes every earlier file invalid. For an Azure vault "
+                  "(azure://ACCOUNT/CONTAINER) the file carries the key or SAS given, so that "
+                  "servers can reach the container."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  add_azure_entries (context, &azure);
   if (!cli_parse_options (context, &argc, &argv))
     return CLI_EXIT_USAGE;
   if (argc != 2)
@@ -203,10 +339,25 @@ cli_vault_credentials (int argc, char **argv)
       return CLI_EXIT_FAILED;
     }
 
-  vault = open_vault (argv[1], &error);
-  if (vault == NULL)
-    return cli_report_error (error);
-  file = cli_vault_issue_local (vault, &issued, &error);
+  if (is_azure (argv[1]))
+    {
+      g_autoptr (JsonObject) descriptor = azure_descriptor (argv[1], &azure, &error);
+      g_autoptr (CofferStore) store = NULL;
+
+      if (descriptor == NULL ||
+          (store = coffer_store_new_for_descriptor (descriptor, NULL, &error)) == NULL ||
+          (vault = coffer_vault_open (store, NULL, NULL, &error)) == NULL)
+        return cli_report_error (error);
+      issued = g_get_real_time () / G_USEC_PER_SEC;
+      file = coffer_vault_issue_credentials (vault, descriptor, issued, NULL, &error);
+    }
+  else
+    {
+      vault = open_vault (argv[1], &error);
+      if (vault == NULL)
+        return cli_report_error (error);
+      file = cli_vault_issue_local (vault, &issued, &error);
+    }
   if (file == NULL)
     return cli_report_error (error);
 

@@ -12,8 +12,8 @@
  *   pack writers (data, tree)      ~16 MiB packs, one type each
  *        |  finished packs
  *        v
- *   uploaders                      put-if-absent into the vault, then
- *                                  the pack's entries join the index
+ *   uploaders (the store's         put-if-absent into the vault, then
+ *   concurrency)                   the pack's entries join the index
  *
  * Memory stays bounded: the file queue, the packs waiting for upload and
  * each worker's read buffer have fixed limits, whatever the input.
@@ -52,8 +52,8 @@
 
 #define READ_BUFFER_SIZE (2 * COFFER_CHUNK_MAX)
 #define MAX_QUEUED_FILES_PER_WORKER 4
-#define MAX_PACKS_IN_FLIGHT 3
-#define UPLOADERS 2
+/* Packs waiting for or in an upload, beyond one per uploader. */
+#define EXTRA_PACKS_IN_FLIGHT 1
 #define CHECKPOINT_PACKS 64
 #define CHECKPOINT_SECONDS (5 * 60)
 
@@ -96,6 +96,7 @@ struct _Backup
 
   GThreadPool *workers;
   GThreadPool *uploaders;
+  guint n_uploaders; /* the store's concurrency */
 
   GMutex lock; /* guards what follows */
   GCond cond;
@@ -299,7 +300,8 @@ flush_pack_locked (Backup *backup, CofferBlobType type)
 
   if (coffer_pack_writer_get_count (backup->writers[type]) == 0)
     return;
-  while (backup->packs_in_flight >= MAX_PACKS_IN_FLIGHT && backup->error == NULL)
+  while (backup->packs_in_flight >= backup->n_uploaders + EXTRA_PACKS_IN_FLIGHT &&
+         backup->error == NULL)
     g_cond_wait (&backup->cond, &backup->lock);
 
   upload = g_new0 (Upload, 1);
@@ -1163,7 +1165,10 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
 
   report (backup, "Data transfer is in progress…");
   backup->workers = g_thread_pool_new (file_run, backup, defaults.workers, TRUE, NULL);
-  backup->uploaders = g_thread_pool_new (upload_run, backup, UPLOADERS, TRUE, NULL);
+  /* As many uploaders as the store serves requests at once: two for a
+   * folder, the concurrency setting (4 by default) for a network vault. */
+  backup->n_uploaders = coffer_store_get_concurrency (coffer_vault_get_store (options->vault));
+  backup->uploaders = g_thread_pool_new (upload_run, backup, backup->n_uploaders, TRUE, NULL);
   run_pipeline (backup);
 
   /* Whatever was uploaded is named in the index, even when the backup

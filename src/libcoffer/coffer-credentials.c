@@ -13,6 +13,7 @@
 
 #include "coffer-credentials.h"
 
+#include "coffer-azure-store.h"
 #include "coffer-crypto.h"
 #include "coffer-error.h"
 #include "coffer-json-util.h"
@@ -516,15 +517,111 @@ coffer_store_descriptor_new_local (const char *path)
 }
 
 /**
- * coffer_store_new_for_descriptor:
+ * coffer_store_descriptor_new_azure:
+ * @endpoint: the storage account's URL
+ * @account: the storage account
+ * @container: the container
+ * @auth: how requests are authorized
+ * @secret: the account key or the SAS token
+ *
+ * Returns: (transfer full): {"type": "azure", "endpoint": …, "account": …,
+ *   "container": …, "auth": "shared-key"|"sas", "key"|"sas": @secret}
+ */
+JsonObject *
+coffer_store_descriptor_new_azure (const char *endpoint,
+                                   const char *account,
+                                   const char *container,
+                                   CofferAzureAuth auth,
+                                   const char *secret)
+{
+  JsonObject *descriptor = json_object_new ();
+
+  json_object_set_string_member (descriptor, "type", "azure");
+  json_object_set_string_member (descriptor, "endpoint", endpoint);
+  json_object_set_string_member (descriptor, "account", account);
+  json_object_set_string_member (descriptor, "container", container);
+  if (auth == COFFER_AZURE_AUTH_SAS)
+    {
+      json_object_set_string_member (descriptor, "auth", "sas");
+      json_object_set_string_member (descriptor, "sas", secret);
+    }
+  else
+    {
+      json_object_set_string_member (descriptor, "auth", "shared-key");
+      json_object_set_string_member (descriptor, "key", secret);
+    }
+  return descriptor;
+}
+
+/**
+ * coffer_store_descriptor_has_secret:
+ * @descriptor: how to reach a vault
+ *
+ * Returns: whether @descriptor carries a storage key or token, so that
+ *   whatever file holds it must be private
+ */
+gboolean
+coffer_store_descriptor_has_secret (JsonObject *descriptor)
+{
+  return json_object_has_member (descriptor, "key") || json_object_has_member (descriptor, "sas");
+}
+
+static CofferStore *
+new_azure_store (JsonObject *descriptor,
+                 const CofferProxyConfig *proxy,
+                 guint concurrency,
+                 GError **error)
+{
+  g_autoptr (CofferAzureConfig) config = g_new0 (CofferAzureConfig, 1);
+  const char *auth = json_object_get_string_member_with_default (descriptor, "auth", "");
+
+  config->endpoint =
+      g_strdup (json_object_get_string_member_with_default (descriptor, "endpoint", ""));
+  config->account =
+      g_strdup (json_object_get_string_member_with_default (descriptor, "account", ""));
+  config->container =
+      g_strdup (json_object_get_string_member_with_default (descriptor, "container", ""));
+  if (g_str_equal (auth, "sas"))
+    {
+      config->auth = COFFER_AZURE_AUTH_SAS;
+      config->secret =
+          g_strdup (json_object_get_string_member_with_default (descriptor, "sas", ""));
+    }
+  else if (g_str_equal (auth, "shared-key"))
+    {
+      config->auth = COFFER_AZURE_AUTH_SHARED_KEY;
+      config->secret =
+          g_strdup (json_object_get_string_member_with_default (descriptor, "key", ""));
+    }
+  else
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NEWER_FORMAT,
+                   "This vault is reached with “%s” authorization, which this version of Coffer "
+                   "does not know.",
+                   auth);
+      return NULL;
+    }
+  config->concurrency = concurrency;
+  config->proxy = proxy != NULL ? coffer_proxy_config_copy (proxy) : NULL;
+  return coffer_azure_store_new (config, error);
+}
+
+/**
+ * coffer_store_new_for_descriptor_full:
  * @descriptor: how to reach a vault, from a credentials file or the catalog
  * @path_override: (nullable): for a local vault, where it is mounted now
+ * @proxy: (nullable): for a network vault, the proxy; %NULL for the system's
+ * @concurrency: for a network vault, requests in flight; 0 for the default
  * @error: return location for a #GError
  *
  * Returns: (transfer full): a store for the vault
  */
 CofferStore *
-coffer_store_new_for_descriptor (JsonObject *descriptor, const char *path_override, GError **error)
+coffer_store_new_for_descriptor_full (JsonObject *descriptor,
+                                      const char *path_override,
+                                      const CofferProxyConfig *proxy,
+                                      guint concurrency,
+                                      GError **error)
 {
   const char *type;
   const char *path;
@@ -543,11 +640,30 @@ coffer_store_new_for_descriptor (JsonObject *descriptor, const char *path_overri
         }
       return coffer_local_store_new (path);
     }
+  if (g_str_equal (type, "azure"))
+    return new_azure_store (descriptor, proxy, concurrency, error);
 
   g_set_error (error, COFFER_ERROR, COFFER_ERROR_NEWER_FORMAT,
                "This vault is stored in a “%s” store, which this version of Coffer cannot reach.",
                type);
   return NULL;
+}
+
+/**
+ * coffer_store_new_for_descriptor:
+ * @descriptor: how to reach a vault, from a credentials file or the catalog
+ * @path_override: (nullable): for a local vault, where it is mounted now
+ * @error: return location for a #GError
+ *
+ * Like coffer_store_new_for_descriptor_full() with the system's proxy and
+ * the default concurrency.
+ *
+ * Returns: (transfer full): a store for the vault
+ */
+CofferStore *
+coffer_store_new_for_descriptor (JsonObject *descriptor, const char *path_override, GError **error)
+{
+  return coffer_store_new_for_descriptor_full (descriptor, path_override, NULL, 0, error);
 }
 
 /**
@@ -563,5 +679,9 @@ coffer_store_descriptor_to_location (JsonObject *descriptor)
 
   if (g_str_equal (type, "local"))
     return g_strdup (json_object_get_string_member_with_default (descriptor, "path", ""));
+  if (g_str_equal (type, "azure"))
+    return g_strdup_printf (
+        "azure://%s/%s", json_object_get_string_member_with_default (descriptor, "account", ""),
+        json_object_get_string_member_with_default (descriptor, "container", ""));
   return g_strdup_printf ("%s store", type);
 }

@@ -3,6 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "coffer-azure-store.h"
+#include "coffer-proxy.h"
 #include "coffer-store.h"
 #include "coffer-vault.h"
 
@@ -17,7 +19,8 @@ G_BEGIN_DECLS
  * CofferCredentials:
  * @vault_id: the vault the file is for
  * @vault_name: its name
- * @store: how to reach the vault: {"type": "local", "path": …}
+ * @store: how to reach the vault: {"type": "local", "path": …} or
+ *   {"type": "azure", …} (coffer_store_descriptor_new_azure())
  * @serial: the issue's serial number
  * @issued: when it was issued, Unix seconds
  * @expires: when the file says it expires (the vault's record decides)
@@ -54,6 +57,17 @@ GBytes *coffer_vault_issue_credentials (CofferVault *vault,
 char *coffer_credentials_file_name (const char *vault_name, gint64 issued);
 
 JsonObject *coffer_store_descriptor_new_local (const char *path);
+JsonObject *coffer_store_descriptor_new_azure (const char *endpoint,
+                                               const char *account,
+                                               const char *container,
+                                               CofferAzureAuth auth,
+                                               const char *secret);
+gboolean coffer_store_descriptor_has_secret (JsonObject *descriptor);
+CofferStore *coffer_store_new_for_descriptor_full (JsonObject *descriptor,
+                                                   const char *path_override,
+                                                   const CofferProxyConfig *proxy,
+                                                   guint concurrency,
+                                                   GError **error);
 CofferStore *
 coffer_store_new_for_descriptor (JsonObject *descriptor, const char *path_override, GError **error);
 char *coffer_store_descriptor_to_location (JsonObject *descriptor);

@@ -18,9 +18,13 @@
 #include "coffer-error.h"
 #include "coffer-json-util.h"
 #include "coffer-paths.h"
+#include "coffer-proxy.h"
+#include "coffer-settings.h"
 #include "coffer-throttled-store.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <fcntl.h>
@@ -331,6 +335,63 @@ enable_systemd_unit (GPtrArray *warnings)
                                "backups run only while the agent is started by a client."));
 }
 
+/* The catalog holds a network vault's storage key or SAS token in its store
+ * descriptor, so it and SQLite's side files must stay 0600 (the state folder
+ * is 0700 too). Makes them so; fails when that cannot be done. */
+static gboolean
+ensure_catalog_private (CofferCatalog *catalog, GError **error)
+{
+  const char *path = coffer_catalog_get_path (catalog);
+  const char *suffixes[] = { "", "-wal", "-shm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+      struct stat st;
+
+      if (g_stat (file, &st) != 0)
+        continue;
+      if ((st.st_mode & 0077) == 0)
+        continue;
+      g_warning ("%s could be read by other users; it holds the vault's storage key, so its mode "
+                 "is now 0600",
+                 file);
+      if (g_chmod (file, 0600) != 0)
+        {
+          int saved_errno = errno;
+          g_set_error (error, COFFER_ERROR, COFFER_ERROR_PERMISSION_DENIED,
+                       "%s can be read by other users and cannot be made private: %s", file,
+                       g_strerror (saved_errno));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A store for @descriptor; a network vault is reached through this machine's
+ * proxy, with its concurrency setting. */
+static CofferStore *
+open_store (CofferCatalog *catalog,
+            const char *state_dir,
+            JsonObject *descriptor,
+            const char *path_override,
+            GCancellable *cancellable,
+            GError **error)
+{
+  g_autoptr (CofferProxyConfig) proxy = NULL;
+  guint concurrency = 0;
+
+  if (!g_str_equal (json_object_get_string_member_with_default (descriptor, "type", ""), "local"))
+    {
+      proxy = coffer_proxy_config_load (catalog, state_dir, cancellable, error);
+      if (proxy == NULL)
+        return NULL;
+      concurrency = coffer_settings_get_concurrency (catalog);
+    }
+  return coffer_store_new_for_descriptor_full (descriptor, path_override, proxy, concurrency,
+                                               error);
+}
+
 static gboolean
 record_registration (CofferCatalog *catalog,
                      JsonObject *descriptor,
@@ -342,6 +403,8 @@ record_registration (CofferCatalog *catalog,
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   g_autofree char *descriptor_text = NULL;
 
+  if (coffer_store_descriptor_has_secret (descriptor) && !ensure_catalog_private (catalog, error))
+    return FALSE;
   json_node_set_object (node, descriptor);
   descriptor_text = json_to_string (node, FALSE);
   return coffer_catalog_set_setting (catalog, COFFER_SETTING_STORE, descriptor_text, error) &&
@@ -419,7 +482,8 @@ coffer_register_sync (CofferCatalog *catalog,
       !coffer_machine_name_check (request->machine_name, error))
     return NULL;
 
-  store = coffer_store_new_for_descriptor (credentials->store, request->vault_path, error);
+  store =
+      open_store (catalog, state_dir, credentials->store, request->vault_path, cancellable, error);
   if (store == NULL)
     return NULL;
   vault = coffer_vault_open (store, credentials->vault_id, cancellable, error);
@@ -535,6 +599,7 @@ coffer_open_registered_vault_throttled (CofferCatalog *catalog,
   g_autoptr (JsonObject) descriptor = NULL;
   g_autoptr (CofferStore) store = NULL;
   g_autofree char *descriptor_text = NULL;
+  g_autofree char *state_dir = NULL;
   CofferVault *vault;
 
   registration = coffer_catalog_get_registration (catalog, &local_error);
@@ -560,7 +625,10 @@ coffer_open_registered_vault_throttled (CofferCatalog *catalog,
   descriptor = coffer_json_parse_object (descriptor_bytes, "The catalog's vault location", error);
   if (descriptor == NULL)
     return NULL;
-  store = coffer_store_new_for_descriptor (descriptor, NULL, error);
+  if (coffer_store_descriptor_has_secret (descriptor) && !ensure_catalog_private (catalog, error))
+    return NULL;
+  state_dir = g_path_get_dirname (coffer_catalog_get_path (catalog));
+  store = open_store (catalog, state_dir, descriptor, NULL, cancellable, error);
   if (store == NULL)
     return NULL;
   if (throttle != NULL)

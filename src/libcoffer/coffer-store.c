@@ -165,6 +165,48 @@ coffer_store_describe (CofferStore *self)
 }
 
 /**
+ * coffer_store_get_concurrency:
+ * @self: a store
+ *
+ * How many operations are worth running at once: a network store serves
+ * several requests in flight; a local folder gains little past two.
+ *
+ * Returns: the number of concurrent operations, at least 1
+ */
+guint
+coffer_store_get_concurrency (CofferStore *self)
+{
+  CofferStoreInterface *iface;
+
+  g_return_val_if_fail (COFFER_IS_STORE (self), 1);
+
+  iface = COFFER_STORE_GET_IFACE (self);
+  if (iface->get_concurrency == NULL)
+    return 2;
+  return MAX (1, iface->get_concurrency (self));
+}
+
+/**
+ * coffer_store_get_retries:
+ * @self: a store
+ *
+ * Which retry of a failed request is under way, for a job to show
+ * "retrying (n)" while the store cannot be reached.
+ *
+ * Returns: the retry's number, or 0 when the store is not retrying
+ */
+guint
+coffer_store_get_retries (CofferStore *self)
+{
+  CofferStoreInterface *iface;
+
+  g_return_val_if_fail (COFFER_IS_STORE (self), 0);
+
+  iface = COFFER_STORE_GET_IFACE (self);
+  return iface->get_retries != NULL ? iface->get_retries (self) : 0;
+}
+
+/**
  * coffer_store_put_sync:
  * @self: a store
  * @name: the object's name

@@ -94,9 +94,16 @@ struct _CofferStoreInterface
                       const char *name,
                       GCancellable *cancellable,
                       GError **error);
+  /* Optional. How many requests the store serves at once, and the number of
+   * the retry under way (0 when none): see coffer_store_get_concurrency(). A
+   * decorator forwards both to the store it wraps. */
+  guint (*get_concurrency) (CofferStore *self);
+  guint (*get_retries) (CofferStore *self);
 };
 
 char *coffer_store_describe (CofferStore *self);
+guint coffer_store_get_concurrency (CofferStore *self);
+guint coffer_store_get_retries (CofferStore *self);
 
 gboolean coffer_store_put_sync (CofferStore *self,
                                 const char *name,

@@ -167,6 +167,18 @@ throttled_delete (CofferStore *store, const char *name, GCancellable *cancellabl
   return coffer_store_delete_sync (COFFER_THROTTLED_STORE (store)->inner, name, cancellable, error);
 }
 
+static guint
+throttled_get_concurrency (CofferStore *store)
+{
+  return coffer_store_get_concurrency (COFFER_THROTTLED_STORE (store)->inner);
+}
+
+static guint
+throttled_get_retries (CofferStore *store)
+{
+  return coffer_store_get_retries (COFFER_THROTTLED_STORE (store)->inner);
+}
+
 static void
 coffer_throttled_store_iface_init (CofferStoreInterface *iface)
 {
@@ -176,6 +188,8 @@ coffer_throttled_store_iface_init (CofferStoreInterface *iface)
   iface->list = throttled_list;
   iface->stat = throttled_stat;
   iface->delete = throttled_delete;
+  iface->get_concurrency = throttled_get_concurrency;
+  iface->get_retries = throttled_get_retries;
 }
 
 static void

@@ -1,6 +1,7 @@
 /* coffer.h: everything libcoffer offers, for the agent and the CLI. */
 #pragma once
 
+#include "coffer-azure-store.h"
 #include "coffer-blob.h"
 #include "coffer-backup.h"
 #include "coffer-cache-folder.h"
