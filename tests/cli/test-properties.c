@@ -456,6 +456,80 @@ test_cache_move (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (fixture->out, "cache-move"));
 }
 
+/* The D-Bus contract itself, as the console calls it. */
+static void
+test_dbus_contract (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferDBusAgent) proxy = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) shown = NULL;
+  g_autoptr (GVariant) properties = NULL;
+  g_autofree char *path = NULL;
+  guint64 id;
+  GVariantBuilder changes;
+  gboolean throttle = TRUE;
+
+  /* The error domain is registered before GDBus decodes the first error. */
+  (void) COFFER_ERROR;
+  proxy = coffer_dbus_agent_proxy_new_sync (fixture->agent->connection, G_DBUS_PROXY_FLAGS_NONE,
+                                            AGENT_BUS_NAME, AGENT_OBJECT_PATH, NULL, &error);
+  g_assert_no_error (error);
+
+  /* An unknown key, the cache folder, a wrong type: refused, naming why. */
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&changes, "{sv}", "throttle", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&changes, "{sv}", "colour", g_variant_new_string ("blue"));
+  g_assert_false (coffer_dbus_agent_call_set_properties_sync (
+      proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
+  shown = coffer_error_from_dbus (error);
+  g_assert_error (shown, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (shown->message, "“colour”"));
+  g_clear_error (&error);
+  g_clear_error (&shown);
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&changes, "{sv}", "cache-folder", g_variant_new_string ("/tmp/x"));
+  g_assert_false (coffer_dbus_agent_call_set_properties_sync (
+      proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
+  shown = coffer_error_from_dbus (error);
+  g_assert_nonnull (strstr (shown->message, "StartCacheMove"));
+  g_clear_error (&error);
+  g_clear_error (&shown);
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&changes, "{sv}", "throttle", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&changes, "{sv}", "work-bandwidth", g_variant_new_uint32 (4000000));
+  g_assert_false (coffer_dbus_agent_call_set_properties_sync (
+      proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
+  shown = coffer_error_from_dbus (error);
+  g_assert_nonnull (strstr (shown->message, "takes a value of type “t”"));
+  g_clear_error (&error);
+  g_clear_error (&shown);
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&changes, "{sv}", "work-days",
+                         g_variant_new_strv ((const char *const[]){ "mon", "caturday" }, 2));
+  g_assert_false (coffer_dbus_agent_call_set_properties_sync (
+      proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
+  g_clear_error (&error);
+
+  g_assert_true (coffer_dbus_agent_call_get_properties_sync (proxy, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                             &properties, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_variant_lookup (properties, "throttle", "b", &throttle));
+  g_assert_false (throttle);
+
+  /* A cache folder that is not absolute is refused before any job starts. */
+  register_local (fixture);
+  g_assert_false (coffer_dbus_agent_call_start_cache_move_sync (
+      proxy, "relative/cache", G_DBUS_CALL_FLAGS_NONE, -1, &path, &id, NULL, &error));
+  shown = coffer_error_from_dbus (error);
+  g_assert_error (shown, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (shown->message, ==, "The cache folder must be an absolute path.");
+  g_assert_cmpint (cli (fixture, "jobs", "--json"), ==, 0);
+  g_assert_null (strstr (fixture->out, "cache-move"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -469,6 +543,8 @@ main (int argc, char **argv)
               test_refusals_change_nothing, fixture_tear_down);
   g_test_add ("/cli/properties/proxy-password-from-file", Fixture, NULL, fixture_set_up,
               test_proxy_password_from_file, fixture_tear_down);
+  g_test_add ("/cli/properties/dbus-contract", Fixture, NULL, fixture_set_up, test_dbus_contract,
+              fixture_tear_down);
   g_test_add ("/cli/properties/cache-move", Fixture, NULL, fixture_set_up, test_cache_move,
               fixture_tear_down);
   g_test_add ("/cli/properties/throttle-measured", Fixture, NULL, fixture_set_up,
