@@ -1,6 +1,7 @@
 /* console-util.c: small helpers the console's pages and wizards share —
  * formatting sizes, rates and times, browsing for a folder or file, the
- * passphrase rule, and where the coffer command is.
+ * passphrase rule, where the coffer command is, the agent's errors as the
+ * user reads them, half-hour time slots and weekdays.
  *
  * The passphrase rule is the agent's (DESIGN: at least 16 printable ASCII
  * characters); the console checks it as the user types so the page can say
@@ -14,6 +15,7 @@
 #include <sys/random.h>
 
 #include "console-util.h"
+#include "coffer-error.h"
 
 /**
  * console_format_bytes:
@@ -407,4 +409,102 @@ void
 console_set_accessible_name (GtkWidget *widget, const char *name)
 {
   atk_object_set_name (gtk_widget_get_accessible (widget), name);
+}
+
+/**
+ * console_error_message:
+ * @error: an error from a call to the agent
+ *
+ * Returns: (transfer full): the agent's message, as the CLI prints it; a
+ * method the running agent does not have yet is said so plainly.
+ */
+char *
+console_error_message (const GError *error)
+{
+  g_autoptr (GError) shown = coffer_error_from_dbus (error);
+
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
+    return g_strdup_printf (_ ("The Coffer agent running on this computer cannot do this yet (%s). "
+                               "Update Coffer, then try again."),
+                            shown->message);
+  return g_strdup (shown->message);
+}
+
+/* Fills @combo with the 48 half-hour slots of a day, ids and texts "HH:MM". */
+void
+console_fill_time_combo (GtkComboBoxText *combo)
+{
+  for (guint slot = 0; slot < 48; slot++)
+    {
+      g_autofree char *text = g_strdup_printf ("%02u:%02u", slot / 2, slot % 2 * 30);
+
+      gtk_combo_box_text_append (combo, text, text);
+    }
+}
+
+/* Whether @text is "HH:MM" on a half-hour boundary. */
+gboolean
+console_is_time_slot (const char *text)
+{
+  guint hours, minutes;
+  char end;
+
+  if (text == NULL || strlen (text) != 5 || sscanf (text, "%2u:%2u%c", &hours, &minutes, &end) != 2)
+    return FALSE;
+  return hours < 24 && (minutes == 0 || minutes == 30);
+}
+
+static const struct
+{
+  const char *key;
+  const char *short_name;
+  const char *name;
+} weekdays[] = {
+  { "mon", N_ ("Mon"), N_ ("Monday") },    { "tue", N_ ("Tue"), N_ ("Tuesday") },
+  { "wed", N_ ("Wed"), N_ ("Wednesday") }, { "thu", N_ ("Thu"), N_ ("Thursday") },
+  { "fri", N_ ("Fri"), N_ ("Friday") },    { "sat", N_ ("Sat"), N_ ("Saturday") },
+  { "sun", N_ ("Sun"), N_ ("Sunday") },
+};
+
+/* The agent's key for weekday @day (0 = Monday … 6 = Sunday). */
+const char *
+console_weekday_key (guint day)
+{
+  g_return_val_if_fail (day < 7, NULL);
+  return weekdays[day].key;
+}
+
+const char *
+console_weekday_short_name (guint day)
+{
+  g_return_val_if_fail (day < 7, NULL);
+  return _ (weekdays[day].short_name);
+}
+
+const char *
+console_weekday_name (guint day)
+{
+  g_return_val_if_fail (day < 7, NULL);
+  return _ (weekdays[day].name);
+}
+
+static void
+relabel_apply (GtkWidget *widget, gpointer user_data)
+{
+  const char *label = user_data;
+
+  if (GTK_IS_BUTTON (widget) &&
+      g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), g_dgettext ("gtk30", "_Apply")) == 0)
+    gtk_button_set_label (GTK_BUTTON (widget), label);
+  else if (GTK_IS_CONTAINER (widget))
+    gtk_container_forall (GTK_CONTAINER (widget), relabel_apply, user_data);
+}
+
+/* Gives the Apply button of @assistant's confirmation page another label,
+ * such as the reference's "Recover". GtkAssistant does not let one name it,
+ * so this looks for it among the assistant's own children. */
+void
+console_assistant_set_apply_label (GtkAssistant *assistant, const char *label)
+{
+  gtk_container_forall (GTK_CONTAINER (assistant), relabel_apply, (gpointer) label);
 }

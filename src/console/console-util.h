@@ -36,4 +36,12 @@ void console_browse (GtkWidget *parent,
 
 void console_set_accessible_name (GtkWidget *widget, const char *name);
 
+char *console_error_message (const GError *error);
+void console_fill_time_combo (GtkComboBoxText *combo);
+gboolean console_is_time_slot (const char *text);
+const char *console_weekday_key (guint day);
+const char *console_weekday_short_name (guint day);
+const char *console_weekday_name (guint day);
+void console_assistant_set_apply_label (GtkAssistant *assistant, const char *label);
+
 G_END_DECLS

@@ -22,7 +22,10 @@
 #include "console-job-monitor.h"
 #include "console-jobs-page.h"
 #include "console-overview-page.h"
+#include "console-properties-dialog.h"
+#include "console-recover-wizard.h"
 #include "console-register-wizard.h"
+#include "console-schedule-wizard.h"
 #include "console-status-page.h"
 #include "coffer-dbus-generated.h"
 #include "coffer-error.h"
@@ -87,6 +90,7 @@ static const struct
 typedef enum
 {
   NEEDS_NOTHING,
+  NEEDS_AGENT,
   NEEDS_UNREGISTERED,
   NEEDS_REGISTERED,
 } Requirement;
@@ -105,16 +109,16 @@ static const struct
     N_ ("This server is already registered to a vault"), NULL,
     N_ ("Register this server to a vault") },
   { "schedule-backup", G_STRUCT_OFFSET (ConsoleWindow, schedule_button), NEEDS_REGISTERED,
-    N_ ("Register this server to a vault first"),
-    N_ ("Scheduling backups is not available in this version yet"), NULL },
+    N_ ("Register this server to a vault first"), NULL,
+    N_ ("Choose what to back up, when, and how long to keep it") },
   { "back-up-now", G_STRUCT_OFFSET (ConsoleWindow, back_up_button), NEEDS_REGISTERED,
     N_ ("Register this server to a vault first"), NULL,
     N_ ("Back up the items of the backup policy now, outside the schedule") },
   { "recover-data", G_STRUCT_OFFSET (ConsoleWindow, recover_button), NEEDS_REGISTERED,
-    N_ ("Register this server to a vault first"),
-    N_ ("Recovering data is not available in this version yet"), NULL },
-  { "change-properties", G_STRUCT_OFFSET (ConsoleWindow, properties_button), NEEDS_NOTHING, NULL,
-    N_ ("Changing properties is not available in this version yet"), NULL },
+    N_ ("Register this server to a vault first"), NULL,
+    N_ ("Recover files and folders from a backup of this or another server") },
+  { "change-properties", G_STRUCT_OFFSET (ConsoleWindow, properties_button), NEEDS_AGENT, NULL,
+    NULL, N_ ("Throttling, proxy, passphrase and cache folder") },
   { "unregister-server", G_STRUCT_OFFSET (ConsoleWindow, unregister_button), NEEDS_REGISTERED,
     N_ ("This server is not registered to a vault"), NULL,
     N_ ("Remove this server's registration; the vault keeps its backups") },
@@ -135,7 +139,7 @@ action_unavailable_reason (ConsoleWindow *self, guint i)
         return _ ("Connecting to the Coffer agent…");
       if (self->reach == AGENT_UNREACHABLE)
         return _ ("The Coffer agent cannot be reached");
-      if ((requirement == NEEDS_REGISTERED) != self->registered)
+      if (requirement != NEEDS_AGENT && (requirement == NEEDS_REGISTERED) != self->registered)
         return _ (console_actions[i].unmet);
     }
 
@@ -400,6 +404,64 @@ unregister_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Opens @dialog over the window; the status is read again when it closes. */
+static void
+present_over (ConsoleWindow *self, GtkWidget *dialog)
+{
+  g_signal_connect_object (dialog, "destroy", G_CALLBACK (refresh_status), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+get_policy_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+  g_autoptr (GVariant) policy = NULL;
+  g_autoptr (GError) error = NULL;
+  ConsoleScheduleWizard *wizard;
+
+  if (!coffer_dbus_agent_call_get_policy_finish (COFFER_DBUS_AGENT (source), &policy, result,
+                                                 &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      show_agent_error (self, _ ("The backup policy could not be read"), error);
+      return;
+    }
+  wizard = console_schedule_wizard_new (GTK_WINDOW (self), self->agent, policy,
+                                        coffer_dbus_agent_get_vault_name (self->agent));
+  present_over (self, GTK_WIDGET (wizard));
+}
+
+static void
+schedule_backup_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+
+  if (self->agent != NULL)
+    coffer_dbus_agent_call_get_policy (self->agent, G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable,
+                                       get_policy_cb, self);
+}
+
+static void
+recover_data_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+
+  if (self->agent != NULL)
+    present_over (self, GTK_WIDGET (console_recover_wizard_new (GTK_WINDOW (self), self->agent)));
+}
+
+static void
+change_properties_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  ConsoleWindow *self = user_data;
+
+  if (self->agent != NULL)
+    present_over (self,
+                  GTK_WIDGET (console_properties_dialog_new (GTK_WINDOW (self), self->agent)));
+}
+
 static void
 refresh_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -475,14 +537,13 @@ jobs_page_job_activated_cb (ConsoleWindow *self, guint64 id, ConsoleJobsPage *pa
   console_window_show_job (self, id);
 }
 
-/* Actions without a handler are never enabled in this version: their
- * wizards and dialogs come later. update_actions() says why. */
+/* update_actions() enables these, and says why when it does not. */
 static const GActionEntry win_entries[] = {
   { "register-server", register_server_cb },
-  { "schedule-backup", NULL },
+  { "schedule-backup", schedule_backup_cb },
   { "back-up-now", back_up_now_cb },
-  { "recover-data", NULL },
-  { "change-properties", NULL },
+  { "recover-data", recover_data_cb },
+  { "change-properties", change_properties_cb },
   { "unregister-server", unregister_server_cb },
   { "refresh", refresh_cb },
 };
