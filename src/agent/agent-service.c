@@ -43,6 +43,28 @@ struct _AgentService
 
 G_DEFINE_FINAL_TYPE (AgentService, agent_service, G_TYPE_OBJECT)
 
+static void start_scheduled_backup (AgentService *self);
+
+static gboolean
+run_pending_cb (gpointer user_data)
+{
+  AgentService *self = user_data;
+
+  if (self->scheduled_pending)
+    start_scheduled_backup (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A registration change has ended: a scheduled backup that fell due
+ * meanwhile starts once the change is applied. */
+static void
+end_registration_change (AgentService *self)
+{
+  self->registering = FALSE;
+  if (self->scheduled_pending)
+    g_idle_add_full (G_PRIORITY_DEFAULT, run_pending_cb, g_object_ref (self), g_object_unref);
+}
+
 static void
 agent_service_dispose (GObject *object)
 {
@@ -432,7 +454,7 @@ register_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   GVariantBuilder builder;
 
-  self->registering = FALSE;
+  end_registration_change (self);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       g_dbus_method_invocation_take_error (g_steal_pointer (&data->invocation), error);
@@ -535,7 +557,7 @@ unregister_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GDBusMethodInvocation) invocation = user_data;
   GError *error = NULL;
 
-  self->registering = FALSE;
+  end_registration_change (self);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
@@ -582,7 +604,7 @@ change_passphrase_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GDBusMethodInvocation) invocation = user_data;
   GError *error = NULL;
 
-  self->registering = FALSE;
+  end_registration_change (self);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
   else
@@ -1006,8 +1028,6 @@ forget_job_cb (gpointer user_data)
   g_free (forget);
   return G_SOURCE_REMOVE;
 }
-
-static void start_scheduled_backup (AgentService *self);
 
 static void
 job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)

@@ -69,6 +69,19 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
 }
 
 static void
+fixture_set_up_keyring (Fixture *fixture, gconstpointer data)
+{
+  fixture->work = g_build_filename (g_get_user_data_dir (), "work", NULL);
+  fixture->clock = g_build_filename (fixture->work, "clock", NULL);
+  fixture->source = g_build_filename (fixture->work, "source", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->source, 0700), ==, 0);
+  set_clock (fixture, local_time (3, 24, 8, 0, 0));
+  g_setenv ("COFFER_AGENT_TEST_CLOCK", fixture->clock, TRUE);
+  g_setenv ("TZ", "Europe/Stockholm", TRUE);
+  fixture->agent = coffer_test_agent_start_with_keyring (g_get_user_state_dir ());
+}
+
+static void
 fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
   g_clear_pointer (&fixture->agent, coffer_test_agent_stop);
@@ -388,6 +401,57 @@ test_stop_deletes_every_backup (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "jobs", "--limit", "1"), ==, 0);
 }
 
+/* Locks the keyring's default collection, as a screen lock or a logout
+ * would. */
+static void
+lock_keyring (Fixture *fixture)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) alias = NULL;
+  g_autoptr (GVariant) locked = NULL;
+  const char *collection;
+  const char *objects[2] = { NULL, NULL };
+
+  alias = g_dbus_connection_call_sync (
+      fixture->agent->connection, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+      "org.freedesktop.Secret.Service", "ReadAlias", g_variant_new ("(s)", "default"),
+      G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (alias, "(&o)", &collection);
+  objects[0] = collection;
+  locked = g_dbus_connection_call_sync (
+      fixture->agent->connection, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+      "org.freedesktop.Secret.Service", "Lock", g_variant_new ("(^ao)", objects),
+      G_VARIANT_TYPE ("(aoo)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_locked_keyring_is_reported (Fixture *fixture, gconstpointer data)
+{
+  if (fixture->agent == NULL)
+    return; /* skipped: no gnome-keyring-daemon */
+
+  register_with_policy (fixture);
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   Secret Service"));
+
+  /* 09:00 comes while the keyring is locked: the job says so at once,
+   * without asking anyone to unlock it. */
+  lock_keyring (fixture);
+  set_clock (fixture, local_time (3, 24, 9, 0, 30));
+  for (int i = 0; i < 300 && count_jobs (fixture, "backup", "failed") == 0; i++)
+    g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpuint (count_jobs (fixture, "backup", "failed"), ==, 1);
+  g_assert_cmpint (cli (fixture, "job", "show", "1"), ==, 0);
+  g_assert_nonnull (strstr (
+      fixture->out,
+      "Result:           The keyring is locked; unlock it or log in to run scheduled backups"));
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   keyring locked"));
+  g_assert_nonnull (strstr (fixture->err, "The keyring is locked"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -400,5 +464,7 @@ main (int argc, char **argv)
   ADD ("queued-behind-a-running-job", test_queued_behind_a_running_job);
   ADD ("stop-deletes-every-backup", test_stop_deletes_every_backup);
 #undef ADD
+  g_test_add ("/cli/schedule/locked-keyring-is-reported", Fixture, NULL, fixture_set_up_keyring,
+              test_locked_keyring_is_reported, fixture_tear_down);
   return g_test_run ();
 }
