@@ -414,44 +414,12 @@ parse_id (int argc, char **argv, guint64 *out_id)
   return TRUE;
 }
 
-int
-cli_job_show (int argc, char **argv)
+static void
+print_job_details (GVariant *job)
 {
-  g_autoptr (GOptionContext) context = NULL;
-  g_autoptr (CofferDBusAgent) agent = NULL;
-  g_autoptr (GVariant) job = NULL;
-  g_autoptr (GError) error = NULL;
-  gboolean json = FALSE;
-  guint64 id;
   const char *text;
   guint64 number;
   gint64 when;
-  guint total = 0;
-  guint offset = 0;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print the job as JSON"), NULL }, { NULL }
-  };
-
-  context = g_option_context_new (_ ("ID"));
-  g_option_context_set_summary (context, _ ("Show a job's details and what it could not back "
-                                            "up, with the reason for each."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!cli_parse_options (context, &argc, &argv))
-    return CLI_EXIT_USAGE;
-  if (!parse_id (argc, argv, &id))
-    return CLI_EXIT_USAGE;
-
-  agent = cli_agent_connect (&error);
-  if (agent == NULL || !coffer_dbus_agent_call_get_job_sync (agent, id, G_DBUS_CALL_FLAGS_NONE, -1,
-                                                             &job, NULL, &error))
-    return cli_report_error (error);
-
-  if (json)
-    {
-      g_autoptr (JsonNode) node = json_gvariant_serialize (job);
-      cli_print_json (node);
-      return CLI_EXIT_OK;
-    }
 
 #define SHOW_STRING(label, key)                                                                    \
   if (g_variant_lookup (job, key, "&s", &text) && *text != '\0')                                   \
@@ -488,25 +456,98 @@ cli_job_show (int argc, char **argv)
 #undef SHOW_NUMBER
 #undef SHOW_SIZE
 #undef SHOW_TIME
+}
 
+int
+cli_job_show (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (CofferDBusAgent) agent = NULL;
+  g_autoptr (GVariant) job = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean json = FALSE;
+  guint64 id;
+  guint total = 0;
+  int first = 0, limit = -1;
+  guint offset;
+  JsonArray *failed = NULL;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      N_ ("Print the job as JSON, its failed items in \"failed-items\""), NULL },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit,
+      N_ ("Show at most this many failed items (default: all)"), "N" },
+    { "offset", 0, 0, G_OPTION_ARG_INT, &first, N_ ("Skip this many failed items"), "N" },
+    { NULL }
+  };
+
+  context = g_option_context_new (_ ("ID"));
+  g_option_context_set_summary (context, _ ("Show a job's details and what it could not back "
+                                            "up, with the reason for each."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!cli_parse_options (context, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (!parse_id (argc, argv, &id))
+    return CLI_EXIT_USAGE;
+  if (first < 0 || limit == 0 || limit < -1)
+    {
+      g_printerr (_ ("coffer: --limit is at least 1, --offset at least 0.\n"));
+      return CLI_EXIT_USAGE;
+    }
+
+  agent = cli_agent_connect (&error);
+  if (agent == NULL || !coffer_dbus_agent_call_get_job_sync (agent, id, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                             &job, NULL, &error))
+    return cli_report_error (error);
+
+  if (json)
+    failed = json_array_new ();
+  else
+    print_job_details (job);
+
+  /* The failed items, a page of the agent's at a time. */
+  offset = first;
   do
     {
       g_autoptr (GVariant) items = NULL;
       GVariantIter iter;
       const char *path, *reason;
+      guint page =
+          limit > 0 ? MIN ((guint) limit - (offset - first), FAILED_ITEMS_PAGE) : FAILED_ITEMS_PAGE;
 
-      if (!coffer_dbus_agent_call_get_failed_items_sync (agent, id, offset, FAILED_ITEMS_PAGE,
-                                                         G_DBUS_CALL_FLAGS_NONE, -1, &items, &total,
-                                                         NULL, &error))
-        return cli_report_error (error);
-      if (offset == 0 && total > 0)
+      if (!coffer_dbus_agent_call_get_failed_items_sync (
+              agent, id, offset, page, G_DBUS_CALL_FLAGS_NONE, -1, &items, &total, NULL, &error))
+        {
+          g_clear_pointer (&failed, json_array_unref);
+          return cli_report_error (error);
+        }
+      if (failed == NULL && offset == (guint) first && total > (guint) first)
         g_print ("\n%s\n", _ ("Not backed up:"));
       g_variant_iter_init (&iter, items);
       while (g_variant_iter_next (&iter, "(&s&s)", &path, &reason))
-        g_print ("  %s\n      %s\n", path, reason);
-      offset += FAILED_ITEMS_PAGE;
+        if (failed != NULL)
+          {
+            JsonObject *item = json_object_new ();
+            json_object_set_string_member (item, "path", path);
+            json_object_set_string_member (item, "reason", reason);
+            json_array_add_object_element (failed, item);
+          }
+        else
+          g_print ("  %s\n      %s\n", path, reason);
+      offset += page;
     }
-  while (offset < total);
+  while (offset < total && (limit < 0 || offset - first < (guint) limit));
+
+  if (failed != NULL)
+    {
+      g_autoptr (JsonNode) node = json_gvariant_serialize (job);
+      JsonObject *object = json_node_get_object (node);
+
+      json_object_set_array_member (object, "failed-items", failed);
+      json_object_set_int_member (object, "failed-items-total", total);
+      cli_print_json (node);
+    }
+  else if (limit > 0 && offset < total)
+    g_print (_ ("(%u more: --offset %u)\n"), total - offset, offset);
   return CLI_EXIT_OK;
 }
 

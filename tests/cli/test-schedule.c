@@ -401,6 +401,74 @@ test_stop_deletes_every_backup (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "jobs", "--limit", "1"), ==, 0);
 }
 
+/* Flips a byte in the middle of every pack below @folder of the vault at
+ * @root. */
+static guint
+damage_packs (const char *root, const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize length;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          count += damage_packs (root, path);
+          continue;
+        }
+      if (strstr (path + strlen (root), "/data/") == NULL)
+        continue;
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      contents[length / 2] ^= 0x40;
+      g_assert_true (g_file_set_contents (path, contents, length, NULL));
+      count++;
+    }
+  return count;
+}
+
+static void
+test_job_show_pages_failed_items (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *job;
+  gint64 total;
+
+  register_with_policy (fixture);
+  for (guint day = 0; day < 4; day++)
+    write_day (fixture, day);
+  g_assert_cmpint (cli (fixture, "backup", "--wait"), ==, 0);
+  g_assert_cmpuint (damage_packs (vault, vault), >=, 1);
+  g_assert_cmpint (cli (fixture, "check", "--read-data", "--wait"), ==, 1);
+
+  /* Every damaged object, in JSON with the job. */
+  g_assert_cmpint (cli (fixture, "job", "show", "2", "--json"), ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, fixture->out, -1, NULL));
+  job = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (job, "status"), ==, "failed");
+  total = json_object_get_int_member (job, "failed-items-total");
+  g_assert_cmpint (total, >=, 2);
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (job, "failed-items")), ==,
+                   total);
+
+  /* A page of one, and where the next starts. */
+  g_assert_cmpint (cli (fixture, "job", "show", "2", "--limit", "1"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Status:           failed\n"));
+  g_assert_nonnull (strstr (fixture->out, "Not backed up:\n"));
+  g_assert_nonnull (strstr (fixture->out, "is damaged"));
+  {
+    g_autofree char *more =
+        g_strdup_printf ("(%" G_GINT64_FORMAT " more: --offset 1)\n", total - 1);
+    g_assert_true (g_str_has_suffix (fixture->out, more));
+  }
+  g_assert_cmpint (cli (fixture, "job", "show", "2", "--limit", "0"), ==, 2);
+}
+
 /* Locks the keyring's default collection, as a screen lock or a logout
  * would. */
 static void
@@ -463,6 +531,7 @@ main (int argc, char **argv)
   ADD ("runs-on-schedule-and-prunes", test_runs_on_schedule_and_prunes);
   ADD ("queued-behind-a-running-job", test_queued_behind_a_running_job);
   ADD ("stop-deletes-every-backup", test_stop_deletes_every_backup);
+  ADD ("job-show-pages-failed-items", test_job_show_pages_failed_items);
 #undef ADD
   g_test_add ("/cli/schedule/locked-keyring-is-reported", Fixture, NULL, fixture_set_up_keyring,
               test_locked_keyring_is_reported, fixture_tear_down);
