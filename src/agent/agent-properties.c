@@ -296,9 +296,11 @@ agent_properties_set (CofferCatalog *catalog,
   gboolean password_change = FALSE;
   guint32 concurrency;
 
+  /* The proxy's rows are read and checked only when the call changes them. */
   if (!check_keys (changes, error) || !coffer_throttle_settings_load (catalog, &settings, error) ||
       !apply_throttle_changes (changes, &settings, error) ||
-      !apply_proxy_changes (catalog, changes, proxy, &password_change, error))
+      (touches_proxy (changes) &&
+       !apply_proxy_changes (catalog, changes, proxy, &password_change, error)))
     return FALSE;
   if (g_variant_lookup (changes, "concurrency", "u", &concurrency))
     {
@@ -310,8 +312,6 @@ agent_properties_set (CofferCatalog *catalog,
   coffer_throttle_settings_to_catalog (&settings, keys, values);
   if (touches_proxy (changes))
     coffer_proxy_config_to_catalog (proxy, keys, values);
-  else
-    password_change = FALSE;
 
   if (password_change)
     {
@@ -334,7 +334,10 @@ agent_properties_set (CofferCatalog *catalog,
     }
 
   coffer_throttle_set_settings (throttle, &settings);
-  g_message ("Properties changed: throttling %s, proxy %s", settings.enabled ? "on" : "off",
-             coffer_proxy_mode_to_string (proxy->mode));
+  if (touches_proxy (changes))
+    g_message ("Properties changed: throttling %s, proxy %s", settings.enabled ? "on" : "off",
+               coffer_proxy_mode_to_string (proxy->mode));
+  else
+    g_message ("Properties changed: throttling %s", settings.enabled ? "on" : "off");
   return TRUE;
 }
