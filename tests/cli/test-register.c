@@ -745,6 +745,7 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
   g_autofree char *passphrase =
       write_passphrase (fixture, "pass.txt", "correct horse battery staple");
   g_autofree char *big = g_build_filename (source, "big.bin", NULL);
+  gboolean transferring = FALSE;
 
   g_assert_cmpint (
       cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file", passphrase), ==,
@@ -754,6 +755,23 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "policy", "set", "--add", source), ==, 0);
 
   g_assert_cmpint (cli (fixture, "backup"), ==, 0);
+  /* Killed (SIGKILL) while the data is being sent. */
+  for (int i = 0; i < 400 && !transferring; i++)
+    {
+      g_autoptr (GVariant) phase = g_dbus_connection_call_sync (
+          fixture->agent->connection, AGENT_BUS_NAME, AGENT_OBJECT_PATH "/Jobs/1",
+          "org.freedesktop.DBus.Properties", "Get",
+          g_variant_new ("(ss)", "io.github.coffer.Job1", "Phase"), G_VARIANT_TYPE ("(v)"),
+          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+      g_autoptr (GVariant) value = phase != NULL ? g_variant_get_child_value (phase, 0) : NULL;
+      g_autoptr (GVariant) text = value != NULL ? g_variant_get_variant (value) : NULL;
+
+      transferring = text != NULL && g_str_equal (g_variant_get_string (text, NULL),
+                                                  "Data transfer is in progress…");
+      if (!transferring)
+        g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+  g_assert_true (transferring);
   g_subprocess_force_exit (fixture->agent->agent);
   g_subprocess_wait (fixture->agent->agent, NULL, NULL);
   g_clear_object (&fixture->agent->agent);

@@ -357,6 +357,11 @@ test_queued_behind_a_running_job (Fixture *fixture, gconstpointer data)
    * then runs. */
   g_assert_cmpint (cli (fixture, "backup"), ==, 0);
   set_clock (fixture, local_time (3, 24, 9, 0, 30));
+  /* Due now, it waits (the Back Up Now takes seconds). */
+  g_usleep (1000 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpuint (count_jobs (fixture, "backup", "running"), ==, 1);
+  g_assert_cmpint (cli (fixture, "jobs"), ==, 0);
+  g_assert_null (strstr (fixture->out, "\n     2  backup"));
   wait_for_backups (fixture, 2);
   scheduled = point_times (fixture, "scheduled");
   g_assert_cmpuint (scheduled->len, ==, 1);
