@@ -217,7 +217,9 @@ maybe_load_more (ConsoleJobsPage *self)
   double page = gtk_adjustment_get_page_size (adjustment);
   double upper = gtk_adjustment_get_upper (adjustment);
 
-  if (self->agent == NULL || self->loading || self->at_end)
+  /* Not laid out (a hidden page): its size says nothing yet, and the
+   * adjustment changes once it is. */
+  if (self->agent == NULL || self->loading || self->at_end || page <= 0)
     return;
   if (value + page >= upper - 2 * page)
     load_page (self);
