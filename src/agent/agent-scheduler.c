@@ -13,7 +13,8 @@
  *
  * The catalog is read in a worker thread. Test hook (HACKING.md): with
  * COFFER_AGENT_TEST_CLOCK=FILE, "now" is the Unix time written in FILE,
- * re-read every 200 ms, so tests move the clock instead of sleeping.
+ * re-read every 200 ms (COFFER_AGENT_TEST_TICK_MS to change it), so tests
+ * move the clock instead of sleeping.
  */
 #include "config.h"
 
@@ -297,7 +298,12 @@ agent_scheduler_new (CofferCatalog *catalog)
 
   self->catalog = g_object_ref (catalog);
   if (g_getenv ("COFFER_AGENT_TEST_CLOCK") != NULL)
-    self->tick_source = g_timeout_add (TEST_TICK_MS, tick_cb, self);
+    {
+      const char *tick = g_getenv ("COFFER_AGENT_TEST_TICK_MS");
+
+      self->tick_source = g_timeout_add (
+          tick != NULL ? CLAMP (atoi (tick), 10, 3600000) : TEST_TICK_MS, tick_cb, self);
+    }
   else
     self->tick_source = g_timeout_add_seconds (TICK_SECONDS, tick_cb, self);
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_cb, g_object_ref (self));

@@ -406,6 +406,79 @@ test_stop_deletes_every_backup (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "jobs", "--limit", "1"), ==, 0);
 }
 
+static void
+emit_prepare_for_sleep (GDBusConnection *system_bus, gboolean going_to_sleep)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_dbus_connection_emit_signal (system_bus, NULL, "/org/freedesktop/login1",
+                                                "org.freedesktop.login1.Manager", "PrepareForSleep",
+                                                g_variant_new ("(b)", going_to_sleep), &error));
+  g_assert_no_error (error);
+  g_dbus_connection_flush_sync (system_bus, NULL, NULL);
+}
+
+static void
+name_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* The machine sleeps through 09:00: the wall clock is past it when it
+ * wakes, and logind's PrepareForSleep(false) (on a stand-in system bus)
+ * makes the agent look at once, not at its next tick. */
+static void
+test_wake_up_runs_the_missed_backup (Fixture *fixture, gconstpointer data)
+{
+  CofferTestBus *system = NULL;
+  g_autoptr (GDBusConnection) system_bus = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean owned = FALSE;
+  guint owner;
+
+  /* This fixture's agent is not the one to test: one whose tick is a
+   * minute, with a system bus. */
+  g_clear_pointer (&fixture->agent, coffer_test_agent_stop);
+  system = coffer_test_bus_up ();
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", coffer_test_bus_get_address (system), TRUE);
+  g_setenv ("COFFER_AGENT_TEST_TICK_MS", "60000", TRUE);
+  fixture->agent = coffer_test_agent_start (g_get_user_state_dir ());
+  g_unsetenv ("COFFER_AGENT_TEST_TICK_MS");
+  g_unsetenv ("DBUS_SYSTEM_BUS_ADDRESS");
+
+  system_bus =
+      g_dbus_connection_new_for_address_sync (coffer_test_bus_get_address (system),
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  owner = g_bus_own_name_on_connection (system_bus, "org.freedesktop.login1",
+                                        G_BUS_NAME_OWNER_FLAGS_NONE, name_acquired_cb, NULL, &owned,
+                                        NULL);
+  while (!owned)
+    g_main_context_iteration (NULL, TRUE);
+
+  register_with_policy (fixture);
+  set_clock (fixture, local_time (3, 24, 9, 0, 30));
+  /* Going to sleep, and a while after 09:00: nothing yet. */
+  emit_prepare_for_sleep (system_bus, TRUE);
+  g_usleep (1500 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpuint (count_jobs (fixture, "backup", "completed"), ==, 0);
+  g_assert_cmpint (cli (fixture, "jobs"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "No jobs yet.\n");
+
+  /* Awake: the backup starts. */
+  emit_prepare_for_sleep (system_bus, FALSE);
+  wait_for_backups (fixture, 1);
+
+  g_bus_unown_name (owner);
+  g_dbus_connection_close_sync (system_bus, NULL, NULL);
+  g_clear_pointer (&fixture->agent, coffer_test_agent_stop);
+  /* Taken down as the session bus it was made as. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", coffer_test_bus_get_address (system), TRUE);
+  coffer_test_bus_down (system);
+}
+
 /* Flips a byte in the middle of every pack below @folder of the vault at
  * @root. */
 static guint
@@ -537,6 +610,7 @@ main (int argc, char **argv)
   ADD ("queued-behind-a-running-job", test_queued_behind_a_running_job);
   ADD ("stop-deletes-every-backup", test_stop_deletes_every_backup);
   ADD ("job-show-pages-failed-items", test_job_show_pages_failed_items);
+  ADD ("wake-up-runs-the-missed-backup", test_wake_up_runs_the_missed_backup);
 #undef ADD
   g_test_add ("/cli/schedule/locked-keyring-is-reported", Fixture, NULL, fixture_set_up_keyring,
               test_locked_keyring_is_reported, fixture_tear_down);
