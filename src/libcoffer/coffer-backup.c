@@ -303,6 +303,9 @@ flush_pack_locked (Backup *backup, CofferBlobType type)
   while (backup->packs_in_flight >= backup->n_uploaders + EXTRA_PACKS_IN_FLIGHT &&
          backup->error == NULL)
     g_cond_wait (&backup->cond, &backup->lock);
+  /* Another thread may have flushed this writer while we waited. */
+  if (coffer_pack_writer_get_count (backup->writers[type]) == 0)
+    return;
 
   upload = g_new0 (Upload, 1);
   upload->bytes = coffer_pack_writer_finish (backup->writers[type], upload->name, &upload->entries);
