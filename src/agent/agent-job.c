@@ -483,6 +483,7 @@ prune_after_backup (AgentJob *self, const Unlocked *unlocked)
 
   record->kind = g_strdup ("prune");
   record->started_at = g_get_real_time () / G_USEC_PER_SEC;
+  g_debug ("Pruning after backup job %" G_GINT64_FORMAT, self->record->id);
   ok = prune (self, unlocked, FALSE, &result, &error);
   if (ok && result.points_deleted == 0 && result.packs_deleted == 0)
     return;

@@ -164,22 +164,36 @@ notify_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 static const char *
 summary_for (const char *kind, const char *status)
 {
-  gboolean backup = g_str_equal (kind, "backup");
-  gboolean recovery = g_str_equal (kind, "recovery");
+  static const struct
+  {
+    const char *kind;
+    const char *summaries[4]; /* completed, warnings, cancelled, failed */
+  } table[] = {
+    { "backup",
+      { N_ ("Backup completed"), N_ ("Backup completed with warnings"), N_ ("Backup cancelled"),
+        N_ ("Backup failed") } },
+    { "recovery",
+      { N_ ("Recovery completed"), N_ ("Recovery completed with warnings"),
+        N_ ("Recovery cancelled"), N_ ("Recovery failed") } },
+    { "check",
+      { N_ ("Check completed: no damage found"), N_ ("Check completed with warnings"),
+        N_ ("Check cancelled"), N_ ("Check found damage or failed") } },
+    { "prune",
+      { N_ ("Backups deleted"), N_ ("Backups deleted with warnings"),
+        N_ ("Deleting backups cancelled"), N_ ("Deleting backups failed") } },
+    { "cache-move",
+      { N_ ("Cache folder moved"), N_ ("Cache folder moved with warnings"),
+        N_ ("Cache folder move cancelled"), N_ ("Cache folder move failed") } },
+  };
+  guint which = g_str_equal (status, "completed")   ? 0
+                : g_str_equal (status, "warnings")  ? 1
+                : g_str_equal (status, "cancelled") ? 2
+                                                    : 3;
 
-  if (g_str_equal (status, "completed"))
-    return backup     ? _ ("Backup completed")
-           : recovery ? _ ("Recovery completed")
-                      : _ ("Job completed");
-  if (g_str_equal (status, "warnings"))
-    return backup     ? _ ("Backup completed with warnings")
-           : recovery ? _ ("Recovery completed with warnings")
-                      : _ ("Job completed with warnings");
-  if (g_str_equal (status, "cancelled"))
-    return backup     ? _ ("Backup cancelled")
-           : recovery ? _ ("Recovery cancelled")
-                      : _ ("Job cancelled");
-  return backup ? _ ("Backup failed") : recovery ? _ ("Recovery failed") : _ ("Job failed");
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (g_str_equal (kind, table[i].kind))
+      return _ (table[i].summaries[which]);
+  return which == 3 ? _ ("Job failed") : _ ("Job ended");
 }
 
 /**
