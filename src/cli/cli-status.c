@@ -1,4 +1,5 @@
-/* cli-status.c: `coffer status`, what this machine is registered to. */
+/* cli-status.c: `coffer status`, what this machine is registered to, when it
+ * backs up next, and how the last job ended. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -55,6 +56,57 @@ print_status (GVariant *status)
                 g_get_user_name ());
 }
 
+/* The schedule and the last job, so a backup that does not run is seen. */
+static void
+print_schedule_and_last_job (CofferDBusAgent *agent)
+{
+  g_autoptr (GVariant) policy = NULL;
+  g_autoptr (GVariant) jobs = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *schedule = "none", *state = "active";
+  gint64 next_run = 0;
+
+  if (coffer_dbus_agent_call_get_policy_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, &policy, NULL,
+                                              &error))
+    {
+      g_variant_lookup (policy, "schedule", "&s", &schedule);
+      g_variant_lookup (policy, "state", "&s", &state);
+      g_variant_lookup (policy, "next-run", "x", &next_run);
+      if (g_str_equal (schedule, "none"))
+        g_print ("%s\n", _ ("Next backup:       none scheduled (Back Up Now only)"));
+      else if (g_str_equal (state, "paused"))
+        g_print ("%s\n", _ ("Next backup:       none: the schedule is paused"));
+      else if (next_run > 0)
+        {
+          g_autoptr (GDateTime) time = g_date_time_new_from_unix_local (next_run);
+          g_autofree char *text = g_date_time_format (time, "%Y-%m-%d %H:%M %Z");
+          g_print (_ ("Next backup:       %s\n"), text);
+        }
+    }
+  else
+    g_debug ("No policy: %s", error->message);
+  g_clear_error (&error);
+
+  if (coffer_dbus_agent_call_list_jobs_sync (agent, 0, 1, "", G_DBUS_CALL_FLAGS_NONE, -1, &jobs,
+                                             NULL, &error) &&
+      g_variant_n_children (jobs) > 0)
+    {
+      g_autoptr (GVariant) job = g_variant_get_child_value (jobs, 0);
+      const char *kind = "", *status = "", *message = "";
+      guint64 id = 0;
+
+      g_variant_lookup (job, "id", "t", &id);
+      g_variant_lookup (job, "kind", "&s", &kind);
+      g_variant_lookup (job, "status", "&s", &status);
+      g_variant_lookup (job, "message", "&s", &message);
+      /* Translators: the job's number, kind and status, then its message. */
+      g_print (_ ("Last job:          %llu %s %s%s%s\n"), (unsigned long long) id, kind, status,
+               *message != '\0' ? ": " : "", message);
+    }
+  else if (error != NULL)
+    g_debug ("No jobs: %s", error->message);
+}
+
 int
 cli_status (int argc, char **argv)
 {
@@ -85,7 +137,13 @@ cli_status (int argc, char **argv)
       cli_print_json (node);
     }
   else
-    print_status (status);
+    {
+      gboolean registered = FALSE;
+
+      print_status (status);
+      if (g_variant_lookup (status, "registered", "b", &registered) && registered)
+        print_schedule_and_last_job (agent);
+    }
 
   return CLI_EXIT_OK;
 }

@@ -332,6 +332,8 @@ test_runs_on_schedule_and_prunes (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "policy", "pause"), ==, 0);
   g_assert_cmpint (cli (fixture, "policy", "show"), ==, 0);
   g_assert_nonnull (strstr (fixture->out, "State: paused\n"));
+  g_assert_cmpint (cli (fixture, "status"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "Next backup:       none: the schedule is paused\n"));
   g_assert_null (strstr (fixture->out, "Next run:"));
   set_clock (fixture, local_time (4, 8, 9, 30, 0));
   g_usleep (1000 * G_TIME_SPAN_MILLISECOND);
@@ -595,6 +597,10 @@ test_locked_keyring_is_reported (Fixture *fixture, gconstpointer data)
       "Result:           The keyring is locked; unlock it or log in to run scheduled backups"));
   g_assert_cmpint (cli (fixture, "status"), ==, 0);
   g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   keyring locked"));
+  g_assert_nonnull (strstr (fixture->out, "Next backup:       2026-03-25 09:00 CET\n"));
+  g_assert_nonnull (strstr (fixture->out,
+                            "Last job:          1 backup failed: The keyring is locked; unlock "
+                            "it or log in to run scheduled backups\n"));
   g_assert_nonnull (strstr (fixture->err, "The keyring is locked"));
 }
 
