@@ -359,10 +359,39 @@ real_monotonic (gpointer user_data)
   return g_get_monotonic_time ();
 }
 
+/* The local time zone, read afresh at most once a minute, so a change of
+ * /etc/localtime (or travel) is followed; g_time_zone_new_local() would keep
+ * its first answer for the life of the agent. */
+static GMutex zone_lock;
+static GTimeZone *zone;
+static gint64 zone_read;
+
 static GDateTime *
 real_now_local (gpointer user_data)
 {
-  return g_date_time_new_now_local ();
+  gint64 now = g_get_monotonic_time ();
+  GTimeZone *current;
+  GDateTime *local;
+
+  g_mutex_lock (&zone_lock);
+  if (zone == NULL || now - zone_read >= 60 * G_USEC_PER_SEC)
+    {
+      const char *tz = g_getenv ("TZ");
+      GTimeZone *fresh = tz != NULL && *tz != '\0' ? g_time_zone_new_identifier (tz) : NULL;
+
+      if (fresh == NULL)
+        fresh = g_time_zone_new_identifier (NULL);
+      if (fresh == NULL)
+        fresh = g_time_zone_new_local ();
+      g_clear_pointer (&zone, g_time_zone_unref);
+      zone = fresh;
+      zone_read = now;
+    }
+  current = g_time_zone_ref (zone);
+  g_mutex_unlock (&zone_lock);
+  local = g_date_time_new_now (current);
+  g_time_zone_unref (current);
+  return local;
 }
 
 static void
