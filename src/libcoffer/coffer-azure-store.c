@@ -858,6 +858,18 @@ perform (CofferAzureStore *self,
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
+      /* An untrusted certificate does not fix itself: never retried, and
+       * never accepted. */
+      if (request->error != NULL && request->error->domain == G_TLS_ERROR)
+        {
+          g_autofree char *where = describe_store (self);
+
+          g_set_error (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE,
+                       "The vault at %s cannot be reached safely: its TLS certificate cannot be "
+                       "trusted (%s).",
+                       where, request->error->message);
+          return NULL;
+        }
       if (request->error == NULL && !status_is_transient (request->status))
         {
           Response *response = g_new0 (Response, 1);

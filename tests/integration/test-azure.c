@@ -21,6 +21,8 @@
 typedef struct
 {
   char *work;
+  char *tls_cert; /* Azurite serves https with this certificate when set */
+  char *tls_key;
   char *azurite_dir;
   GSubprocess *azurite;
   guint16 port;
@@ -94,9 +96,21 @@ azurite_start (Fixture *fixture)
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
                                         G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  fixture->azurite = g_subprocess_launcher_spawn (launcher, &error, azurite, "--blobHost",
-                                                  "127.0.0.1", "--blobPort", port, "--location",
-                                                  fixture->azurite_dir, "--silent", NULL);
+  {
+    const char *argv[] = { azurite, "--blobHost", "127.0.0.1", "--blobPort", port, "--location",
+                           fixture->azurite_dir, "--silent",
+                           /* No telemetry: nothing leaves this machine. */
+                           "--disableTelemetry", NULL, NULL, NULL, NULL, NULL };
+
+    if (fixture->tls_cert != NULL)
+      {
+        argv[9] = "--cert";
+        argv[10] = fixture->tls_cert;
+        argv[11] = "--key";
+        argv[12] = fixture->tls_key;
+      }
+    fixture->azurite = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  }
   g_assert_no_error (error);
   wait_for_port (fixture->port, "Azurite");
 }
@@ -168,6 +182,8 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
       g_clear_object (&fixture->proxy);
     }
   g_free (fixture->work);
+  g_free (fixture->tls_cert);
+  g_free (fixture->tls_key);
   g_free (fixture->azurite_dir);
   g_free (fixture->endpoint);
   g_free (fixture->key_file);
@@ -632,6 +648,117 @@ test_two_machines_share_a_vault (Fixture *fixture, gconstpointer data)
                    !=, 0);
 }
 
+/* An account SAS for the blob service, signed with the account key as
+ * Microsoft's "Create an account SAS" page describes for this version. */
+static char *
+account_sas (const char *permissions)
+{
+  const char *version = "2021-12-02", *expiry = "2099-01-01T00:00:00Z";
+  g_autofree char *to_sign = g_strdup_printf ("%s\n%s\nb\nsco\n\n%s\n\nhttps,http\n%s\n\n", ACCOUNT,
+                                              permissions, expiry, version);
+  g_autofree char *signature = coffer_azure_sign (ACCOUNT_KEY, to_sign, NULL);
+  g_autofree char *escaped = g_uri_escape_string (signature, NULL, FALSE);
+  g_autofree char *escaped_expiry = g_uri_escape_string (expiry, NULL, FALSE);
+
+  return g_strdup_printf ("?sv=%s&ss=b&srt=sco&sp=%s&se=%s&spr=https,http&sig=%s", version,
+                          permissions, escaped_expiry, escaped);
+}
+
+/* A vault reached with a shared access signature instead of the key. */
+static void
+test_shared_access_signature (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *sas = account_sas ("rwdlac");
+  g_autofree char *sas_file = write_passphrase (fixture, "vault.sas", sas);
+  g_autofree char *bad_file = NULL;
+  g_autofree char *passphrase = write_passphrase (fixture, "pass", "a passphrase for a token");
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *file = g_build_filename (source, "ledger.bin", NULL);
+  g_autofree char *folder = g_build_filename (fixture->work, "credentials", NULL);
+  g_autofree char *credentials = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (CofferTestAgent) agent = start_machine (fixture, "alpha");
+  char *sig;
+
+  g_assert_cmpint (run_cli (NULL, NULL, NULL, "vault", "create", "--name", "Token-Vault",
+                            "azure://" ACCOUNT "/tokens", "--endpoint", fixture->endpoint,
+                            "--sas-file", sas_file, NULL),
+                   ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_cmpint (run_cli (NULL, &credentials, NULL, "vault", "credentials",
+                            "azure://" ACCOUNT "/tokens", "--endpoint", fixture->endpoint,
+                            "--sas-file", sas_file, "--output", folder, NULL),
+                   ==, 0);
+  g_strchomp (credentials);
+  /* The file carries the token, not the account key. */
+  g_assert_true (g_file_get_contents (credentials, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "\"auth\" : \"sas\""));
+  g_assert_null (strstr (contents, ACCOUNT_KEY));
+
+  register_machine (fixture, agent, credentials, passphrase, "alpha");
+  g_assert_cmpint (g_mkdir_with_parents (source, 0700), ==, 0);
+  write_random_file (file, 3 * 1024 * 1024);
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "policy", "set", "--add", source, NULL), ==, 0);
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "backup", "--wait", NULL), ==, 0);
+  g_assert_cmpint (run_cli (agent, &out, NULL, "check", "--read-data", "--wait", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "No damage found"));
+
+  /* A token whose signature is not the account's is refused at once. */
+  sig = strstr (sas, "sig=") + strlen ("sig=");
+  sig[0] = sig[0] == 'A' ? 'B' : 'A';
+  bad_file = write_passphrase (fixture, "bad.sas", sas);
+  g_assert_cmpint (run_cli (NULL, NULL, &err, "vault", "credentials", "azure://" ACCOUNT "/tokens",
+                            "--endpoint", fixture->endpoint, "--sas-file", bad_file, "--output",
+                            folder, NULL),
+                   !=, 0);
+  g_assert_nonnull (strstr (err, "The shared access signature was rejected"));
+}
+
+/* An https endpoint whose certificate no authority signed is refused, at
+ * once, not retried and never accepted. */
+static void
+test_untrusted_certificate_is_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *endpoint = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *cert = g_build_filename (fixture->work, "cert.pem", NULL);
+  g_autofree char *key = g_build_filename (fixture->work, "key.pem", NULL);
+  const char *argv[] = {
+    "openssl", "req",   "-x509",         "-newkey", "rsa:2048",
+    "-nodes",  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    "-days",   "1",     "-keyout",       key,       "-out",
+    cert,      NULL
+  };
+  g_autoptr (GError) error = NULL;
+  int status;
+  gint64 start;
+
+  g_assert_true (
+      g_spawn_sync (NULL, (char **) argv, NULL,
+                    G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  azurite_stop (fixture);
+  fixture->tls_cert = g_strdup (cert);
+  fixture->tls_key = g_strdup (key);
+  fixture->port = 0;
+  azurite_start (fixture);
+  endpoint = g_strdup_printf ("https://127.0.0.1:%u/" ACCOUNT, fixture->port);
+
+  start = g_get_monotonic_time ();
+  g_assert_cmpint (run_cli (NULL, NULL, &err, "vault", "create", "--name", "Tls-Vault",
+                            "azure://" ACCOUNT "/tls", "--endpoint", endpoint, "--account-key-file",
+                            fixture->key_file, NULL),
+                   !=, 0);
+  g_assert_nonnull (
+      strstr (err, "TLS certificate cannot be trusted (Unacceptable TLS certificate)"));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -648,6 +775,8 @@ main (int argc, char **argv)
   ADD ("through-an-authenticating-proxy", test_through_an_authenticating_proxy);
   ADD ("unreachable-proxy-is-named", test_unreachable_proxy_is_named);
   ADD ("two-machines-share-a-vault", test_two_machines_share_a_vault);
+  ADD ("shared-access-signature", test_shared_access_signature);
+  ADD ("untrusted-certificate-is-refused", test_untrusted_certificate_is_refused);
 #undef ADD
 
   return g_test_run ();
