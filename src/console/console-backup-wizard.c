@@ -53,6 +53,8 @@ struct _ConsoleBackupWizard
 
 G_DEFINE_FINAL_TYPE (ConsoleBackupWizard, console_backup_wizard, GTK_TYPE_ASSISTANT)
 
+static void fetch_job (ConsoleBackupWizard *self);
+
 static void
 set_message (GtkLabel *label, const char *message)
 {
@@ -268,10 +270,15 @@ static void
 monitor_finished_cb (ConsoleBackupWizard *self, guint64 id, const char *status, const char *message)
 {
   if (id == self->job_id && !self->ended)
-    show_finished (self, status, message);
+    {
+      show_finished (self, status, message);
+      fetch_job (self);
+    }
 }
 
-/* The job may have ended before its signals were followed: ask once. */
+/* The job's record: its numbers once it has ended (the last Progress may
+ * come before the final count), and its end if it ended before its
+ * signals were followed. */
 static void
 get_job_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -284,15 +291,24 @@ get_job_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!coffer_dbus_agent_call_get_job_finish (COFFER_DBUS_AGENT (source), &job, result, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("GetJob after StartBackup: %s", error->message); /* signals still come */
+        g_debug ("GetJob %s", error->message); /* the signals still tell */
       return;
     }
   self = user_data;
   g_variant_lookup (job, "status", "&s", &status);
   g_variant_lookup (job, "message", "&s", &message);
-  if (!self->ended && status != NULL && !g_str_equal (status, "running") &&
-      !g_str_equal (status, "queued"))
-    show_finished (self, status, message);
+  if (status == NULL || g_str_equal (status, "running") || g_str_equal (status, "queued"))
+    return;
+  show_progress (self, job);
+  self->ended = FALSE;
+  show_finished (self, status, message);
+}
+
+static void
+fetch_job (ConsoleBackupWizard *self)
+{
+  coffer_dbus_agent_call_get_job (self->agent, self->job_id, G_DBUS_CALL_FLAGS_NONE, -1,
+                                  self->cancellable, get_job_cb, self);
 }
 
 static void
@@ -325,8 +341,7 @@ start_backup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_label_set_text (self->phase_label, _ ("Initializing"));
   atk_object_set_description (gtk_widget_get_accessible (self->progress_page), title);
   gtk_widget_set_sensitive (self->stop_button, TRUE);
-  coffer_dbus_agent_call_get_job (self->agent, id, G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable,
-                                  get_job_cb, self);
+  fetch_job (self);
 }
 
 static void

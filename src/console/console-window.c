@@ -291,6 +291,7 @@ agent_proxy_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   self->job_monitor =
       console_job_monitor_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->agent)));
   console_jobs_page_set_agent (self->jobs_page, self->agent, self->job_monitor);
+  console_overview_page_set_agent (self->overview_page, self->agent, self->job_monitor);
   if (self->pending_job != 0)
     console_window_show_job (self, self->pending_job);
   g_signal_connect_object (self->agent, "notify::g-name-owner",
@@ -532,7 +533,7 @@ console_window_show_job (ConsoleWindow *self, guint64 id)
 }
 
 static void
-jobs_page_job_activated_cb (ConsoleWindow *self, guint64 id, ConsoleJobsPage *page)
+jobs_page_job_activated_cb (ConsoleWindow *self, guint64 id, GtkWidget *page)
 {
   console_window_show_job (self, id);
 }

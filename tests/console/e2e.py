@@ -229,6 +229,17 @@ def step_job_completes(s):
     press(find_showing(details, "the Close button", name="Close", roleName="push button"))
     wait_for(lambda: not details.showing, "Job Details to close")
 
+    # The overview shows the last backup and the data it sent.
+    s.navigate("Overview")
+    last = find_showing(s.window, "the last backup", name="Last backup:", roleName="label")
+    last_value = wait_for(lambda: s.window.findChild(
+        lambda n: n.roleName == "label" and n.showing and " · Completed · " in n.name,
+        retry=False, requireResult=False), "the last backup on the overview")
+    chart = find_showing(s.window, "the chart", name="Data transferred per day", roleName="chart")
+    check(last is not None and "MB" in chart.description,
+          f"the overview shows the last backup ({last_value.name}) and charts it ({chart.description})")
+    screenshot("overview-activity", s.window)
+
 
 def center(node):
     (x, y), (width, height) = node.position, node.size
