@@ -37,13 +37,13 @@
 #define MAX_BANDWIDTH (1023 * MBPS)
 #define CALL_TIMEOUT_MS (120 * 1000)
 
-enum
-{
-  TAB_THROTTLING,
-  TAB_PROXY,
-  TAB_ENCRYPTION,
-  TAB_CACHE,
-};
+/* The tabs, as the stack names its pages. A GtkStack with a switcher, not
+ * a GtkNotebook: GTK 3's notebook tabs, once a screen reader has looked at
+ * them, raise criticals when their dialog is destroyed. */
+#define TAB_THROTTLING "throttling"
+#define TAB_PROXY "proxy"
+#define TAB_ENCRYPTION "encryption"
+#define TAB_CACHE "cache"
 
 struct _ConsolePropertiesDialog
 {
@@ -56,7 +56,7 @@ struct _ConsolePropertiesDialog
   char *cache_folder;
   char *passphrase; /* being applied */
 
-  GtkNotebook *notebook;
+  GtkStack *stack;
   GtkWidget *error_bar;
   GtkLabel *error_label;
   GtkWidget *status_box;
@@ -303,15 +303,15 @@ update_ok (ConsolePropertiesDialog *self)
 /* ---- Loading ---- */
 
 static void
-show_error (ConsolePropertiesDialog *self, const char *what, const GError *error, int tab)
+show_error (ConsolePropertiesDialog *self, const char *what, const GError *error, const char *tab)
 {
   g_autofree char *message = console_error_message (error);
   g_autofree char *text = g_strdup_printf ("%s %s", what, message);
 
   gtk_label_set_text (self->error_label, text);
   gtk_widget_show (self->error_bar);
-  if (tab >= 0)
-    gtk_notebook_set_current_page (self->notebook, tab);
+  if (tab != NULL)
+    gtk_stack_set_visible_child_name (self->stack, tab);
 }
 
 static void
@@ -323,7 +323,7 @@ set_busy (ConsolePropertiesDialog *self, const char *text)
     gtk_spinner_start (self->spinner);
   else
     gtk_spinner_stop (self->spinner);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->notebook), text == NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->stack), text == NULL);
   update_ok (self);
 }
 
@@ -396,9 +396,9 @@ get_properties_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         return;
       set_busy (self, NULL);
       /* Without the current values, only the passphrase can change. */
-      gtk_widget_set_sensitive (gtk_notebook_get_nth_page (self->notebook, TAB_THROTTLING), FALSE);
-      gtk_widget_set_sensitive (gtk_notebook_get_nth_page (self->notebook, TAB_PROXY), FALSE);
-      gtk_widget_set_sensitive (gtk_notebook_get_nth_page (self->notebook, TAB_CACHE), FALSE);
+      gtk_widget_set_sensitive (gtk_stack_get_child_by_name (self->stack, TAB_THROTTLING), FALSE);
+      gtk_widget_set_sensitive (gtk_stack_get_child_by_name (self->stack, TAB_PROXY), FALSE);
+      gtk_widget_set_sensitive (gtk_stack_get_child_by_name (self->stack, TAB_CACHE), FALSE);
       show_error (self, _ ("The properties could not be read."), error, TAB_ENCRYPTION);
       return;
     }
@@ -637,7 +637,7 @@ set_properties_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       set_busy (self, NULL);
-      show_error (self, _ ("The properties could not be saved."), error, -1);
+      show_error (self, _ ("The properties could not be saved."), error, NULL);
       return;
     }
   apply_passphrase (self);
@@ -769,7 +769,7 @@ console_properties_dialog_class_init (ConsolePropertiesDialogClass *klass)
       widget_class, "/io/github/coffer/Console/console-properties-dialog.ui");
 #define BIND(name)                                                                                 \
   gtk_widget_class_bind_template_child (widget_class, ConsolePropertiesDialog, name)
-  BIND (notebook);
+  BIND (stack);
   BIND (error_bar);
   BIND (error_label);
   BIND (status_box);

@@ -408,13 +408,21 @@ result_toggled_cb (ConsoleRecoverWizard *self, const char *path_text)
   update_complete (self);
 }
 
+/* Enter (or a double-click) checks or unchecks a result, as its box does. */
+static void
+result_activated_cb (ConsoleRecoverWizard *self, GtkTreePath *path, GtkTreeViewColumn *column)
+{
+  g_autofree char *text = gtk_tree_path_to_string (path);
+
+  result_toggled_cb (self, text);
+}
+
 static void
 find_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   ConsoleRecoverWizard *self = user_data;
   g_auto (GStrv) paths = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GtkListStore) store = NULL;
   g_autofree char *text = NULL;
   guint n;
 
@@ -432,18 +440,18 @@ find_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  /* A new store, filled before the view shows it. */
-  store = gtk_list_store_new (3, G_TYPE_BOOLEAN, G_TYPE_STRING, G_TYPE_STRING);
+  /* Filled while the view does not show it, so rows are not drawn one by one. */
+  gtk_tree_view_set_model (self->results_view, NULL);
+  gtk_list_store_clear (self->results_store);
   n = g_strv_length (paths);
   for (guint i = n; i > 0; i--)
     {
       g_autofree char *display = g_filename_display_name (paths[i - 1]);
 
-      gtk_list_store_insert_with_values (store, NULL, 0, RESULTS_COLUMN_TEXT, display,
+      gtk_list_store_insert_with_values (self->results_store, NULL, 0, RESULTS_COLUMN_TEXT, display,
                                          RESULTS_COLUMN_PATH, paths[i - 1], -1);
     }
-  g_set_object (&self->results_store, store);
-  gtk_tree_view_set_model (self->results_view, GTK_TREE_MODEL (store));
+  gtk_tree_view_set_model (self->results_view, GTK_TREE_MODEL (self->results_store));
   self->results_checked = 0;
 
   if (n == 0)
@@ -915,6 +923,7 @@ console_recover_wizard_class_init (ConsoleRecoverWizardClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, browser_busy_cb);
   gtk_widget_class_bind_template_callback (widget_class, browser_failed_cb);
   gtk_widget_class_bind_template_callback (widget_class, result_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, result_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_cb);
   gtk_widget_class_bind_template_callback (widget_class, browse_target_cb);
 }

@@ -364,6 +364,15 @@ check_toggled_cb (ConsoleRecoveryBrowser *self, const char *path_text)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHECKED_COUNT]);
 }
 
+/* Enter (or a double-click) checks or unchecks a row, as its box does. */
+static void
+row_activated_cb (ConsoleRecoveryBrowser *self, GtkTreePath *path, GtkTreeViewColumn *column)
+{
+  g_autofree char *text = gtk_tree_path_to_string (path);
+
+  check_toggled_cb (self, text);
+}
+
 /**
  * console_recovery_browser_get_checked:
  * @self: the browser
@@ -515,6 +524,7 @@ console_recovery_browser_class_init (ConsoleRecoveryBrowserClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConsoleRecoveryBrowser, view);
   gtk_widget_class_bind_template_callback (widget_class, test_expand_row_cb);
   gtk_widget_class_bind_template_callback (widget_class, check_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
 }
 
 static void

@@ -434,6 +434,10 @@ console_recovery_model_append (
       gtk_tree_path_append_index (path, (int) entry->index);
       set_iter (self, &iter, entry);
       gtk_tree_model_row_inserted (GTK_TREE_MODEL (self), path, &iter);
+      /* A folder comes with its "Loading…" row: say it has a child, so the
+       * view draws an expander. */
+      if (entry->is_folder)
+        gtk_tree_model_row_has_child_toggled (GTK_TREE_MODEL (self), path, &iter);
     }
 
   if (!had_children && folder->children->len > 0 && parent != NULL)

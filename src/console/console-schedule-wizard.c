@@ -174,6 +174,8 @@ choose_items (ConsoleScheduleWizard *self, GtkFileChooserAction action, const ch
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
   gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
+  /* Start at home, not at the recent files. */
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), g_get_home_dir ());
   g_signal_connect (chooser, "response", G_CALLBACK (add_items_response_cb), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

@@ -14,6 +14,7 @@
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -241,6 +242,219 @@ def step_job_completes(s):
     screenshot("overview-activity", s.window)
 
 
+def schedule_next(wizard, page):
+    """Saves the Schedule Backup page's screenshot, then goes on with Next."""
+    screenshot(f"schedule-{page}", wizard)
+    press(wizard_button(wizard, "Next"), f"Next on the schedule's {page} page to become usable")
+
+
+def step_schedule_backup(s):
+    press(s.action("Schedule Backup"), "Schedule Backup to become usable once registered")
+    wizard = find(s.app, "the Schedule Backup wizard", name="Getting Started", roleName="frame")
+    schedule_next(wizard, "getting-started")
+
+    # Select Items: Add Folders… opens a folder chooser; type the folder's path.
+    press(find_showing(wizard, "Add Folders…", name="Add Folders…", roleName="push button"))
+    chooser = find(s.app, "the folder chooser", name="Choose Folders to Back Up",
+                   roleName="file chooser")
+    find_showing(chooser, "the chooser's Cancel button", name="Cancel", roleName="push button")
+    time.sleep(1)  # mapped and focused before keys are sent to it
+    rawinput.keyCombo("<ctrl>L")
+    location = find_showing(chooser, "the location entry", roleName="text")
+    set_text(location, s.source + "/")
+    press(find_showing(chooser, "the Add button", name="Add", roleName="push button"))
+    items = find_showing(wizard, "the items list", name="Items to back up", roleName="table")
+    find(items, "the chosen folder in the items", name=s.source, roleName="table cell")
+    ok("Add Folders… adds the folder chosen in the file chooser")
+
+    # Exclusion Settings: the cache folder, with its subfolders.
+    press(find_showing(wizard, "Exclusion Settings…", name="Exclusion Settings…",
+                       roleName="push button"))
+    dialog = find(s.app, "the Exclusion Settings dialog", name="Exclusion Settings",
+                  roleName="dialog")
+    set_text(find_showing(dialog, "the folder to exclude", name="Folder to exclude",
+                          roleName="text"), s.excluded)
+    press(find_showing(dialog, "Exclude Folder", name="Exclude Folder", roleName="push button"))
+    exclusions = find_showing(dialog, "the exclusions", name="Exclusions", roleName="table")
+    find(exclusions, "the excluded folder", name=s.excluded, roleName="table cell")
+    find(exclusions, "Subfolders Yes", name="Yes", roleName="table cell")
+    set_text(find_showing(dialog, "the file type to exclude", name="File type to exclude",
+                          roleName="text"), "tmp")
+    press(find_showing(dialog, "Exclude File Type", name="Exclude File Type",
+                       roleName="push button"))
+    find(exclusions, "the excluded file type", name=".tmp", roleName="table cell")
+    ok("Exclusion Settings excludes a folder with its subfolders and a file type")
+    screenshot("schedule-exclusions", dialog)
+    press(find_showing(dialog, "the Close button", name="Close", roleName="push button"))
+    wait_for(lambda: not dialog.showing, "Exclusion Settings to close")
+    schedule_next(wizard, "items")
+
+    # Specify Backup Schedule: three times a day, not four.
+    add_time = find_showing(wizard, "Add Time", name="Add Time", roleName="push button")
+    press(add_time)
+    press(add_time)
+    find_showing(wizard, "the third time", name="Backup time 3", roleName="combo box")
+    press(add_time)
+    find_showing(wizard, "the refusal of a fourth time",
+                 name="Maximum allowed is three times a day", roleName="label")
+    check(not wizard.findChild(lambda n: n.name == "Backup time 4", retry=False,
+                               requireResult=False),
+          "a fourth backup time is refused: Maximum allowed is three times a day")
+    schedule_next(wizard, "times")
+
+    # Select Retention Policy: the daily rule, in its range.
+    days = find_showing(wizard, "the daily retention", name="Days to keep daily backups",
+                        roleName="spin button")
+    days.value = 5
+    check(days.value == 7, "the daily retention cannot go below 7 days")
+    days.value = 45
+    schedule_next(wizard, "retention")
+
+    screenshot("schedule-confirmation", wizard)
+    press(wizard_button(wizard, "Apply"))
+    done = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing
+        and n.name.startswith("The backup schedule is saved."),
+        retry=False, requireResult=False), "the wizard to save the schedule", 60)
+    ok("the wizard saves the schedule: " + done.name.split(".")[0])
+    screenshot("schedule-done", wizard)
+    press(wizard_button(wizard, "Close"))
+
+    policy = json.loads(cli("policy", "show", "--json").stdout)
+    check(s.source in policy.get("items", []) and s.excluded in policy.get("exclusions", [])
+          and ".tmp" in policy.get("exclusions", []),
+          "coffer policy show has the folder, its excluded subfolder and .tmp")
+    check(policy.get("schedule") == "daily" and len(policy.get("times", [])) == 3
+          and policy.get("retain-daily") == 45,
+          f"the schedule is daily at {', '.join(policy.get('times', []))}, kept 45 days")
+
+
+def step_recover_file(s):
+    os.makedirs(s.recovered, exist_ok=True)
+    press(s.action("Recover Data"), "Recover Data to become usable once registered")
+    wizard = find(s.app, "the Recover Data wizard", name="Getting Started", roleName="frame")
+    find_showing(wizard, "This server", name="This server", roleName="radio button")
+    screenshot("recover-getting-started", wizard)
+    press(wizard_button(wizard, "Next"))
+
+    # Select Recovery Point: the backup just made, on today's bold date.
+    wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing and "recovery point" in n.name,
+        retry=False, requireResult=False), "the recovery points to be read", 60)
+    find_showing(wizard, "the calendar", name="Recovery point date", roleName="calendar")
+    screenshot("recover-point", wizard)
+    press(wizard_button(wizard, "Next"))
+
+    # Select Items: the lazy tree shows the root; search finds the file.
+    tree = find_showing(wizard, "the point's tree", name="Backed-up files and folders",
+                        roleName="tree table")
+    top = s.home.split("/")[1]
+    find(tree, "the first folder of the point", name=top, roleName="table cell", timeout=30)
+    screenshot("recover-browse", wizard)
+    find_showing(wizard, "the Search tab", name="Search", roleName="radio button").doActionNamed(
+        "click")
+    set_text(find_showing(wizard, "the search entry", name="Search for", roleName="text"),
+             "report.txt")
+    press(find_showing(wizard, "the Search button", name="Search", roleName="push button"))
+    results = find_showing(wizard, "the search results", name="Search results", roleName="table")
+    target = os.path.join(s.source, "report.txt")
+    cell = find(results, "report.txt among the results", name=target, roleName="table cell",
+                timeout=30)
+    cell.doActionNamed("activate")
+    wait_for(lambda: wizard_button(wizard, "Next").sensitive, "Next once report.txt is checked")
+    ok("Search finds report.txt in the recovery point, and it can be checked")
+    screenshot("recover-search", wizard)
+    press(wizard_button(wizard, "Next"))
+
+    # Recovery Options: another folder.
+    find_showing(wizard, "Another location", name="Another location:",
+                 roleName="radio button").doActionNamed("click")
+    set_text(find_showing(wizard, "the target folder", name="Folder to recover to",
+                          roleName="text"), s.recovered)
+    screenshot("recover-options", wizard)
+    press(wizard_button(wizard, "Next"))
+    screenshot("recover-confirmation", wizard)
+    press(wizard_button(wizard, "Recover"))
+    done = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing and n.name.startswith("The recovery"),
+        retry=False, requireResult=False), "the recovery to end", 120)
+    check(done.name == "The recovery is complete.", "the wizard follows the recovery: " + done.name)
+    screenshot("recover-done", wizard)
+    press(wizard_button(wizard, "Close"))
+
+    found = [os.path.join(folder, name) for folder, _, names in os.walk(s.recovered)
+             for name in names if name == "report.txt"]
+    check(len(found) == 1, f"report.txt was recovered into {s.recovered}")
+    with open(found[0], "rb") as recovered, open(target, "rb") as original:
+        check(recovered.read() == original.read(), "the recovered file has the original's bytes")
+
+
+def step_set_throttling(s):
+    press(s.action("Change Properties"))
+    dialog = find(s.app, "the Change Properties dialog", name="Change Properties",
+                  roleName="dialog")
+    enable = find_showing(dialog, "the throttling switch",
+                          name="Enable internet bandwidth usage throttling for backup operations",
+                          roleName="check box")
+    wait_for(lambda: enable.sensitive, "the properties to be read")
+    enable.doActionNamed("click")
+    unit = find_showing(dialog, "the work-hours unit", name="Work hours bandwidth unit",
+                        roleName="combo box")
+    # Chosen through the combo box's selection: its popup menu is not
+    # opened, as AT-SPI clicks on a GTK 3 combo's items are unreliable.
+    unit.querySelection().selectChild(1)
+    work = find_showing(dialog, "the work-hours bandwidth", name="Work hours bandwidth",
+                        roleName="spin button")
+    wait_for(lambda: work.maxValue == 1023, "the work-hours bandwidth to be in Mbps")
+    work.value = 2000
+    check(work.value == 1023, "the work-hours bandwidth cannot go above 1023 Mbps")
+    work.value = 2
+    for tab in ["Proxy Configuration", "Encryption", "Cache", "Throttling"]:
+        find_showing(dialog, f"the {tab} tab", name=tab, roleName="radio button").doActionNamed(
+            "click")
+        screenshot("properties-" + tab.split()[0].lower(), dialog)
+    press(find_showing(dialog, "the OK button", name="OK", roleName="push button"))
+    wait_for(lambda: not dialog.showing, "Change Properties to apply and close", 30)
+
+    shown = cli("properties", "show", "--json")
+    properties = json.loads(shown.stdout)
+    check(properties.get("throttle") is True and properties.get("work-bandwidth") == 2000000,
+          "coffer properties show has throttling on at 2 Mbps in work hours")
+    text = cli("properties", "show").stdout
+    check("2 Mbps" in text or "2.0 Mbps" in text or "2000 Kbps" in text,
+          "coffer properties show prints the work-hours bandwidth set in the console")
+
+
+def step_pause_schedule(s):
+    press(s.action("Schedule Backup"))
+    wizard = find(s.app, "the Schedule Backup wizard", name="Modify or Stop a Scheduled Backup",
+                  roleName="frame")
+    find_showing(wizard, "the pause choice",
+                 name="Stop using this backup schedule, but keep the stored backups until a "
+                 "schedule is activated again", roleName="radio button").doActionNamed("click")
+    screenshot("schedule-modify", wizard)
+    press(wizard_button(wizard, "Next"))
+    press(wizard_button(wizard, "Apply"))
+    done = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing
+        and n.name.startswith("The backup schedule is paused."),
+        retry=False, requireResult=False), "the wizard to pause the schedule", 60)
+    ok("the wizard pauses the schedule: " + done.name.split(".")[0])
+    press(wizard_button(wizard, "Close"))
+    policy = json.loads(cli("policy", "show", "--json").stdout)
+    check(policy.get("state") == "paused", "coffer policy show says the schedule is paused")
+
+    # Opened again, it offers to re-enable the schedule.
+    press(s.action("Schedule Backup"))
+    wizard = find(s.app, "the Schedule Backup wizard", name="Modify or Stop a Scheduled Backup",
+                  roleName="frame")
+    find_showing(wizard, "Re-enable backup schedule", name="Re-enable backup schedule",
+                 roleName="radio button")
+    ok("a paused schedule offers Re-enable backup schedule")
+    screenshot("schedule-paused", wizard)
+    press(wizard_button(wizard, "Cancel"))
+
+
 def center(node):
     (x, y), (width, height) = node.position, node.size
     return x + width // 2, y + height // 2
@@ -249,12 +463,12 @@ def center(node):
 STEPS = [
     step_start,
     step_register,
-    # step_schedule_backup: a folder with an exclusion
+    step_schedule_backup,
     step_back_up_now,
     step_job_completes,
-    # step_recover_file
-    # step_set_throttling
-    # step_pause_schedule
+    step_recover_file,
+    step_set_throttling,
+    step_pause_schedule,
 ]
 
 

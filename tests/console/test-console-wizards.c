@@ -205,6 +205,16 @@ type_number (GtkWidget *spin, const char *text)
   return gtk_spin_button_get_value (GTK_SPIN_BUTTON (spin));
 }
 
+/* Shows the Change Properties tab that holds @widget's page. */
+static void
+show_tab (GtkWidget *widget, const char *name)
+{
+  GtkStack *stack = GTK_STACK (gtk_widget_get_ancestor (widget, GTK_TYPE_STACK));
+
+  gtk_stack_set_visible_child_name (stack, name);
+  iterate ();
+}
+
 static GVariant *
 policy_new (const char *schedule, const char *state)
 {
@@ -466,10 +476,7 @@ test_properties_proxy (void)
   g_assert_true (gtk_widget_is_sensitive (ok));
   g_assert_cmpfloat (type_number (find (dialog, GTK_TYPE_SPIN_BUTTON, "Proxy port"), "70000"), <=,
                      65535);
-  gtk_notebook_set_current_page (
-      GTK_NOTEBOOK (gtk_widget_get_ancestor (find (dialog, GTK_TYPE_ENTRY, "Proxy address"),
-                                             GTK_TYPE_NOTEBOOK)),
-      1);
+  show_tab (find (dialog, GTK_TYPE_ENTRY, "Proxy address"), "proxy");
   screenshot (GTK_WIDGET (dialog), "properties-proxy");
   gtk_widget_destroy (GTK_WIDGET (dialog));
 }
@@ -488,8 +495,7 @@ test_properties_passphrase_rule (void)
   confirm = find (dialog, GTK_TYPE_ENTRY, "Confirm passphrase");
   save = find (dialog, GTK_TYPE_ENTRY, "Save the passphrase to");
   ok = find (dialog, GTK_TYPE_BUTTON, "OK");
-  gtk_notebook_set_current_page (
-      GTK_NOTEBOOK (gtk_widget_get_ancestor (passphrase, GTK_TYPE_NOTEBOOK)), 2);
+  show_tab (passphrase, "encryption");
 
   /* Nothing typed: nothing to change, OK closes. */
   g_assert_true (gtk_widget_is_sensitive (ok));
@@ -527,8 +533,7 @@ test_properties_passphrase_rule (void)
   g_assert_true (gtk_widget_is_sensitive (ok));
   screenshot (GTK_WIDGET (dialog), "properties-encryption");
 
-  gtk_notebook_set_current_page (
-      GTK_NOTEBOOK (gtk_widget_get_ancestor (passphrase, GTK_TYPE_NOTEBOOK)), 3);
+  show_tab (passphrase, "cache");
   screenshot (GTK_WIDGET (dialog), "properties-cache");
   gtk_widget_destroy (GTK_WIDGET (dialog));
   g_rmdir (folder);
