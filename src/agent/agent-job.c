@@ -467,6 +467,7 @@ prune (AgentJob *self,
   options.cache_dir = cache_dir;
   options.progress = progress_cb;
   options.progress_data = self;
+  options.only_when_expired = !delete_all;
   return coffer_prune_run (&options, result, self->cancellable, error);
 }
 

@@ -124,7 +124,7 @@ coffer_proxy_config_load (CofferCatalog *catalog,
 
   config->host = coffer_catalog_get_setting (catalog, SETTING_HOST, NULL);
   port = coffer_catalog_get_setting (catalog, SETTING_PORT, NULL);
-  config->port = port != NULL ? (guint16) CLAMP (g_ascii_strtoull (port, NULL, 10), 0, 65535) : 0;
+  config->port = port != NULL ? (guint16) MIN (g_ascii_strtoull (port, NULL, 10), 65535) : 0;
   config->username = coffer_catalog_get_setting (catalog, SETTING_USER, NULL);
   if (config->host == NULL || config->port == 0)
     {

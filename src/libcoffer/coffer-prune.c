@@ -202,6 +202,8 @@ prune_locked (Prune *prune, CofferPruneResult *result, GError **error)
     return FALSE;
   if (!delete_points (prune, snapshots, kept, result, error))
     return FALSE;
+  if (result->points_deleted == 0 && options->only_when_expired)
+    return TRUE;
 
   /* The index as it is now, and what the points left need. */
   report (prune, "Finding the data the recovery points still need…");

@@ -24,6 +24,10 @@ G_BEGIN_DECLS
  *   naming deleted chunks
  * @progress: (nullable): called at each phase
  * @progress_data: data for @progress
+ * @only_when_expired: stop when no recovery point expired, instead of
+ *   reading the index and every tree to find unused packs; the prune after
+ *   each backup sets it, so an unchanged backup stays quick, and leaves the
+ *   packs of an interrupted backup to the next prune that deletes a point
  *
  * What coffer_prune_run() works on.
  */
@@ -39,6 +43,7 @@ typedef struct
   const char *cache_dir;
   CofferBackupProgressFunc progress;
   gpointer progress_data;
+  gboolean only_when_expired;
 } CofferPruneOptions;
 
 /**

@@ -327,6 +327,51 @@ test_exclusive_lock (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (count_objects (fixture, "snapshots"), ==, 1);
 }
 
+/* The prune after each backup stops when no point expired: it neither
+ * reads the index nor deletes a pack no index names (an interrupted
+ * backup's), which waits for the next prune that deletes a point. */
+static void
+test_only_when_expired (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier ("Europe/Stockholm");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *stray = g_strdup_printf ("machines/%s/data/00/%064d", MACHINE, 0);
+  g_autoptr (GBytes) bytes = g_bytes_new_static ("stray", 5);
+  CofferPruneResult result;
+  CofferSchedule schedule;
+  CofferPruneOptions options = {
+    .vault = fixture->vault,
+    .machine_id = MACHINE,
+    .instance_id = "test-instance",
+    .keys = fixture->keys,
+    .schedule = &schedule,
+    .tz = tz,
+    .now = g_get_real_time () / G_USEC_PER_SEC,
+    .only_when_expired = TRUE,
+  };
+  guint packs;
+
+  coffer_schedule_init_default (&schedule);
+  schedule.retain_daily = 7;
+  write_random (fixture, "keep.bin", 1000);
+  coffer_snapshot_free (back_up_at (fixture, options.now - 3600, FALSE, 0));
+  g_assert_true (coffer_store_put_sync (fixture->store, stray, bytes, COFFER_PUT_ALWAYS, NULL, NULL,
+                                        NULL, &error));
+  packs = count_objects (fixture, "data");
+
+  g_assert_true (coffer_prune_run (&options, &result, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (result.points_deleted, ==, 0);
+  g_assert_cmpuint (result.packs_deleted, ==, 0);
+  g_assert_cmpuint (count_objects (fixture, "data"), ==, packs);
+
+  options.only_when_expired = FALSE;
+  g_assert_true (prune (fixture, &schedule, tz, options.now, &result));
+  g_assert_cmpuint (result.packs_deleted, ==, 1);
+  g_assert_cmpuint (count_objects (fixture, "data"), ==, packs - 1);
+  assert_check_clean (fixture, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,6 +384,7 @@ main (int argc, char **argv)
   ADD ("back-up-now-point-keeps-its-data", test_back_up_now_point_keeps_its_data);
   ADD ("delete-all", test_delete_all);
   ADD ("exclusive-lock", test_exclusive_lock);
+  ADD ("only-when-expired", test_only_when_expired);
 #undef ADD
   return g_test_run ();
 }
