@@ -628,6 +628,9 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   g_free (record->recovery_point);
   record->recovery_point = g_strdup (result->snapshot->id);
   record_failed_items (self, result->failed);
+  /* Before the record ends: a client that sees the job completed can start
+   * the next one at once. */
+  prune_after_backup (self, &unlocked);
   if (result->failed->len > 0)
     end_record (self, "warnings",
                 g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
@@ -639,7 +642,6 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
                                  result->failed->len));
   else
     end_record (self, "completed", g_strdup ("Job completed."));
-  prune_after_backup (self, &unlocked);
   unlocked_clear (&unlocked);
   g_task_return_boolean (task, TRUE);
 }
