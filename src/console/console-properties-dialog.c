@@ -3,9 +3,11 @@
  *
  * The dialog reads the machine's properties with GetProperties when it
  * opens, and OK applies what the user changed, in this order: SetProperties
- * (throttling and proxy, all at once), then a new passphrase (saved to the
- * file the user chose, 0600, before the agent rewraps the keys with it, so
- * it is never lost between the two), then StartCacheMove. Each step is an
+ * (throttling and proxy, all at once), then a new passphrase (the Register
+ * Server wizard's ConsolePassphrasePage: saved, 0600, as a new file in the
+ * folder the user chose before the agent rewraps the keys with it, so it is
+ * never lost between the two, and removed again if the agent refuses it),
+ * then StartCacheMove. Each step is an
  * asynchronous call; an error stops there, shows the agent's message above
  * the tabs and opens the tab it concerns, and the dialog stays open.
  *
@@ -23,9 +25,11 @@
 #include <glib/gi18n.h>
 
 #include "console-properties-dialog.h"
+#include "console-passphrase-page.h"
 #include "console-util.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,10 +93,8 @@ struct _ConsolePropertiesDialog
   GtkEntry *proxy_password_entry;
   GtkLabel *proxy_error_label;
 
-  GtkEntry *passphrase_entry;
-  GtkEntry *confirm_entry;
-  GtkLabel *passphrase_rule_label;
-  GtkEntry *save_entry;
+  ConsolePassphrasePage *passphrase_page;
+  char *passphrase_file; /* the new passphrase's file, while it is applied */
 
   GtkLabel *cache_current_label;
   GtkEntry *cache_entry;
@@ -104,6 +106,7 @@ G_DEFINE_FINAL_TYPE (ConsolePropertiesDialog, console_properties_dialog, GTK_TYP
 static void update_ok (ConsolePropertiesDialog *self);
 static void apply_passphrase (ConsolePropertiesDialog *self);
 static void apply_cache (ConsolePropertiesDialog *self);
+static void clear_passphrase_fields (ConsolePropertiesDialog *self);
 
 /* ---- Bandwidth ---- */
 
@@ -218,47 +221,15 @@ proxy_problem (ConsolePropertiesDialog *self)
   return NULL;
 }
 
-/* The passphrase tab's problem, or NULL; the rule text goes to the label
- * as the user types. */
-static const char *
+/* Whether the Encryption tab stops OK: something typed that the passphrase
+ * page does not accept yet (the page says what is missing). Empty fields
+ * keep the current passphrase. */
+static gboolean
 passphrase_problem (ConsolePropertiesDialog *self)
 {
-  const char *passphrase = gtk_entry_get_text (self->passphrase_entry);
-  const char *confirm = gtk_entry_get_text (self->confirm_entry);
-  const char *save = gtk_entry_get_text (self->save_entry);
-  glong length = g_utf8_strlen (passphrase, -1);
-  g_autofree char *rule = NULL;
-  const char *problem = NULL;
+  const char *passphrase = console_passphrase_page_get_passphrase (self->passphrase_page);
 
-  if (passphrase[0] == '\0' && confirm[0] == '\0')
-    rule = g_strdup (_ ("At least 16 characters: letters, digits, spaces and punctuation."));
-  else if (!(console_passphrase_is_ascii (passphrase) &&
-             console_passphrase_missing (passphrase) == 0) &&
-           length >= 16)
-    problem = _ ("Use only letters, digits, spaces and punctuation (ASCII).");
-  else if (length < 16)
-    {
-      rule =
-          g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "At least 16 characters: %ld more to go.",
-                                        "At least 16 characters: %ld more to go.", 16 - length),
-                           16 - length);
-      problem = rule;
-    }
-  else if (!g_str_equal (passphrase, confirm))
-    problem = _ ("The passphrases do not match.");
-  else if (!g_path_is_absolute (save))
-    problem = _ ("Choose where to save the new passphrase.");
-  else
-    rule = g_strdup (_ ("The passphrase follows the rules."));
-
-  gtk_label_set_text (self->passphrase_rule_label, problem != NULL ? problem : rule);
-  gtk_style_context_remove_class (
-      gtk_widget_get_style_context (GTK_WIDGET (self->passphrase_rule_label)), "error");
-  if (problem != NULL)
-    gtk_style_context_add_class (
-        gtk_widget_get_style_context (GTK_WIDGET (self->passphrase_rule_label)), "error");
-  /* The rule text is static or freed with @rule: callers only test it. */
-  return problem != NULL ? "" : NULL;
+  return passphrase[0] != '\0' && !console_passphrase_page_get_complete (self->passphrase_page);
 }
 
 static const char *
@@ -280,7 +251,7 @@ update_ok (ConsolePropertiesDialog *self)
 {
   const char *throttle = throttle_problem (self);
   const char *proxy = proxy_problem (self);
-  const char *passphrase = passphrase_problem (self);
+  gboolean passphrase = passphrase_problem (self);
   const char *cache = cache_problem (self);
   gboolean custom = gtk_toggle_button_get_active (self->proxy_custom_radio);
   gboolean auth = gtk_toggle_button_get_active (self->proxy_auth_check);
@@ -295,8 +266,8 @@ update_ok (ConsolePropertiesDialog *self)
   show_field_error (self->proxy_error_label, proxy);
   show_field_error (self->cache_error_label, cache);
 
-  gtk_widget_set_sensitive (self->ok_button, throttle == NULL && proxy == NULL &&
-                                                 passphrase == NULL && cache == NULL &&
+  gtk_widget_set_sensitive (self->ok_button, throttle == NULL && proxy == NULL && !passphrase &&
+                                                 cache == NULL &&
                                                  !gtk_widget_get_visible (self->status_box));
 }
 
@@ -514,13 +485,17 @@ change_passphrase_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
+      /* The file would hold a passphrase that opens nothing. */
+      if (self->passphrase_file != NULL && g_unlink (self->passphrase_file) != 0)
+        g_debug ("Cannot remove %s: %s", self->passphrase_file, g_strerror (errno));
+      g_clear_pointer (&self->passphrase_file, g_free);
       set_busy (self, NULL);
       show_error (self, _ ("The passphrase was not changed; the old one still opens the backups."),
                   error, TAB_ENCRYPTION);
       return;
     }
-  gtk_entry_set_text (self->passphrase_entry, "");
-  gtk_entry_set_text (self->confirm_entry, "");
+  g_clear_pointer (&self->passphrase_file, g_free);
+  clear_passphrase_fields (self);
   apply_cache (self);
 }
 
@@ -535,7 +510,8 @@ save_passphrase_thread (GTask *task, gpointer source, gpointer task_data, GCance
   gsize written = 0;
   int fd;
 
-  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* A new file: an older passphrase file is never overwritten. */
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 || fchmod (fd, 0600) != 0)
     goto failed;
   while (written < length)
@@ -581,6 +557,7 @@ save_passphrase_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
+      g_clear_pointer (&self->passphrase_file, g_free);
       set_busy (self, NULL);
       show_error (self, _ ("The passphrase was not changed."), error, TAB_ENCRYPTION);
       return;
@@ -595,6 +572,18 @@ save_passphrase_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+clear_passphrase_fields (ConsolePropertiesDialog *self)
+{
+  const char *names[] = { "passphrase_entry", "confirm_entry" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    gtk_entry_set_text (
+        GTK_ENTRY (gtk_widget_get_template_child (GTK_WIDGET (self->passphrase_page),
+                                                  CONSOLE_TYPE_PASSPHRASE_PAGE, names[i])),
+        "");
+}
+
+static void
 clear_passphrase (ConsolePropertiesDialog *self)
 {
   if (self->passphrase != NULL)
@@ -605,7 +594,12 @@ clear_passphrase (ConsolePropertiesDialog *self)
 static void
 apply_passphrase (ConsolePropertiesDialog *self)
 {
-  const char *passphrase = gtk_entry_get_text (self->passphrase_entry);
+  const char *passphrase = console_passphrase_page_get_passphrase (self->passphrase_page);
+  const char *folder = console_passphrase_page_get_save_folder (self->passphrase_page);
+  const char *machine = self->agent != NULL ? coffer_dbus_agent_get_machine_name (self->agent) : "";
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d-%H%M%S");
+  g_autofree char *name = NULL;
   g_autoptr (GTask) task = NULL;
 
   if (passphrase[0] == '\0')
@@ -617,10 +611,13 @@ apply_passphrase (ConsolePropertiesDialog *self)
   set_busy (self, _ ("Saving the new passphrase…"));
   clear_passphrase (self);
   self->passphrase = g_strdup (passphrase);
+  name = g_strdup_printf ("CofferPassphrase-%s-%s.txt",
+                          machine != NULL && machine[0] != '\0' ? machine : "server", stamp);
+  g_free (self->passphrase_file);
+  self->passphrase_file = g_build_filename (folder, name, NULL);
   task = g_task_new (self, self->cancellable, save_passphrase_cb, NULL);
-  g_object_set_data_full (G_OBJECT (task), "path", g_strdup (gtk_entry_get_text (self->save_entry)),
-                          g_free);
-  g_task_set_task_data (task, g_strdup (passphrase), g_free);
+  g_object_set_data_full (G_OBJECT (task), "path", g_strdup (self->passphrase_file), g_free);
+  g_task_set_task_data (task, g_strdup (passphrase), (GDestroyNotify) console_passphrase_clear);
   g_task_run_in_thread (task, save_passphrase_thread);
 }
 
@@ -670,67 +667,10 @@ response_cb (ConsolePropertiesDialog *self, int response)
 /* ---- Encryption and cache helpers ---- */
 
 static void
-generate_cb (ConsolePropertiesDialog *self)
-{
-  g_autofree char *passphrase = console_passphrase_generate ();
-
-  gtk_entry_set_text (self->passphrase_entry, passphrase);
-  gtk_entry_set_text (self->confirm_entry, passphrase);
-  /* A generated passphrase is shown, so the user can write it down. */
-  gtk_entry_set_visibility (self->passphrase_entry, TRUE);
-  gtk_entry_set_visibility (self->confirm_entry, TRUE);
-  explicit_bzero (passphrase, strlen (passphrase));
-}
-
-static void
-chooser_response_cb (GtkNativeDialog *chooser, int response, gpointer user_data)
-{
-  GtkEntry *entry = GTK_ENTRY (user_data);
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
-
-      if (path != NULL)
-        gtk_entry_set_text (entry, path);
-    }
-  g_object_unref (chooser);
-  g_object_unref (entry);
-}
-
-static void
-choose_path (ConsolePropertiesDialog *self,
-             GtkEntry *entry,
-             GtkFileChooserAction action,
-             const char *title,
-             const char *accept)
-{
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, _ ("_Cancel"));
-
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  if (action == GTK_FILE_CHOOSER_ACTION_SAVE)
-    {
-      gtk_file_chooser_set_do_overwrite_confirmation (GTK_FILE_CHOOSER (chooser), TRUE);
-      gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), _ ("Coffer passphrase.txt"));
-    }
-  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), g_object_ref (entry));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-browse_save_cb (ConsolePropertiesDialog *self)
-{
-  choose_path (self, self->save_entry, GTK_FILE_CHOOSER_ACTION_SAVE, _ ("Save the Passphrase"),
-               _ ("_Save"));
-}
-
-static void
 browse_cache_cb (ConsolePropertiesDialog *self)
 {
-  choose_path (self, self->cache_entry, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-               _ ("Choose the New Cache Folder"), _ ("_Select"));
+  console_browse (GTK_WIDGET (self), self->cache_entry, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                  _ ("Choose the New Cache Folder"), NULL);
 }
 
 /* ---- Construction ---- */
@@ -752,6 +692,7 @@ console_properties_dialog_finalize (GObject *object)
   ConsolePropertiesDialog *self = CONSOLE_PROPERTIES_DIALOG (object);
 
   clear_passphrase (self);
+  g_free (self->passphrase_file);
   g_free (self->cache_folder);
   G_OBJECT_CLASS (console_properties_dialog_parent_class)->finalize (object);
 }
@@ -765,6 +706,7 @@ console_properties_dialog_class_init (ConsolePropertiesDialogClass *klass)
   object_class->dispose = console_properties_dialog_dispose;
   object_class->finalize = console_properties_dialog_finalize;
 
+  g_type_ensure (CONSOLE_TYPE_PASSPHRASE_PAGE);
   gtk_widget_class_set_template_from_resource (
       widget_class, "/io/github/coffer/Console/console-properties-dialog.ui");
 #define BIND(name)                                                                                 \
@@ -798,10 +740,7 @@ console_properties_dialog_class_init (ConsolePropertiesDialogClass *klass)
   BIND (proxy_user_entry);
   BIND (proxy_password_entry);
   BIND (proxy_error_label);
-  BIND (passphrase_entry);
-  BIND (confirm_entry);
-  BIND (passphrase_rule_label);
-  BIND (save_entry);
+  BIND (passphrase_page);
   BIND (cache_current_label);
   BIND (cache_entry);
   BIND (cache_error_label);
@@ -810,8 +749,6 @@ console_properties_dialog_class_init (ConsolePropertiesDialogClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, response_cb);
   gtk_widget_class_bind_template_callback (widget_class, work_unit_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, non_work_unit_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, generate_cb);
-  gtk_widget_class_bind_template_callback (widget_class, browse_save_cb);
   gtk_widget_class_bind_template_callback (widget_class, browse_cache_cb);
 }
 
@@ -825,6 +762,12 @@ console_properties_dialog_init (ConsolePropertiesDialog *self)
                           g_free);
   g_object_set_data_full (G_OBJECT (self->non_work_unit_combo), "last-unit", g_new0 (guint64, 1),
                           g_free);
+  /* OK follows what is typed, not only whether the page is complete. */
+  for (guint i = 0; i < 2; i++)
+    g_signal_connect_object (gtk_widget_get_template_child (
+                                 GTK_WIDGET (self->passphrase_page), CONSOLE_TYPE_PASSPHRASE_PAGE,
+                                 i == 0 ? "passphrase_entry" : "confirm_entry"),
+                             "changed", G_CALLBACK (update_ok), self, G_CONNECT_SWAPPED);
   console_fill_time_combo (self->work_start_combo);
   console_fill_time_combo (self->work_end_combo);
   /* Work can end at midnight. */

@@ -425,6 +425,45 @@ def step_set_throttling(s):
           "coffer properties show prints the work-hours bandwidth set in the console")
 
 
+def wrapped_keys(s):
+    """The machine's wrapped master keys, as the vault holds them."""
+    keys = {}
+    for folder, _, names in os.walk(os.path.join(s.vault, "machines")):
+        if os.path.basename(folder) == "keys":
+            for name in names:
+                with open(os.path.join(folder, name), "rb") as f:
+                    keys[name] = f.read()
+    return keys
+
+
+def step_change_passphrase(s):
+    before = set(os.listdir(s.keep))
+    keys_before = wrapped_keys(s)
+    press(s.action("Change Properties"))
+    dialog = find(s.app, "the Change Properties dialog", name="Change Properties",
+                  roleName="dialog")
+    find_showing(dialog, "the Encryption tab", name="Encryption",
+                 roleName="radio button").doActionNamed("click")
+    press(find_showing(dialog, "Generate Passphrase", name="Generate Passphrase",
+                       roleName="push button"))
+    passphrase = find_showing(dialog, "the new passphrase", name="Passphrase", roleName="text")
+    generated = wait_for(lambda: len(passphrase.text) == 32 and passphrase.text,
+                         "a generated passphrase of 32 characters")
+    set_text(find_showing(dialog, "the save folder", name="Save the passphrase in",
+                          roleName="text"), s.keep)
+    press(find_showing(dialog, "the OK button", name="OK", roleName="push button"))
+    wait_for(lambda: not dialog.showing, "Change Properties to change the passphrase", 60)
+
+    saved = sorted(set(os.listdir(s.keep)) - before)
+    check(len(saved) == 1 and saved[0].startswith("CofferPassphrase-e2e-"),
+          f"the new passphrase is saved as a new file beside the old one: {saved}")
+    path = os.path.join(s.keep, saved[0])
+    with open(path) as f:
+        check(f.read() == generated + "\n", "the saved file holds the new passphrase")
+    check(os.stat(path).st_mode & 0o777 == 0o600, "the new passphrase file is 0600")
+    check(wrapped_keys(s) != keys_before, "the machine's keys in the vault are wrapped anew")
+
+
 def step_pause_schedule(s):
     press(s.action("Schedule Backup"))
     wizard = find(s.app, "the Schedule Backup wizard", name="Modify or Stop a Scheduled Backup",
@@ -468,6 +507,7 @@ STEPS = [
     step_job_completes,
     step_recover_file,
     step_set_throttling,
+    step_change_passphrase,
     step_pause_schedule,
 ]
 

@@ -487,41 +487,46 @@ test_properties_passphrase_rule (void)
   ConsolePropertiesDialog *dialog = console_properties_dialog_new (NULL, NULL);
   GtkWidget *passphrase, *confirm, *save, *ok;
   g_autofree char *folder = g_dir_make_tmp ("coffer-test-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (folder, "passphrase.txt", NULL);
 
   gtk_widget_show (GTK_WIDGET (dialog));
   iterate ();
-  passphrase = find (dialog, GTK_TYPE_ENTRY, "New passphrase");
+  passphrase = find (dialog, GTK_TYPE_ENTRY, "Passphrase");
   confirm = find (dialog, GTK_TYPE_ENTRY, "Confirm passphrase");
-  save = find (dialog, GTK_TYPE_ENTRY, "Save the passphrase to");
+  save = find (dialog, GTK_TYPE_ENTRY, "Save the passphrase in");
   ok = find (dialog, GTK_TYPE_BUTTON, "OK");
   show_tab (passphrase, "encryption");
 
-  /* Nothing typed: nothing to change, OK closes. */
+  /* Nothing typed: the passphrase stays, OK applies the rest. */
   g_assert_true (gtk_widget_is_sensitive (ok));
 
-  /* 15 characters: one more to go. */
+  /* 15 characters: one more needed, and OK cannot be used. */
   type_into (passphrase, "fifteen-chars!!");
-  type_into (confirm, "fifteen-chars!!");
-  type_into (save, path);
   g_assert_false (gtk_widget_is_sensitive (ok));
-  g_assert_true (showing (dialog, GTK_TYPE_LABEL, "At least 16 characters: 1 more to go."));
+  type_into (confirm, "fifteen-chars!!");
+  type_into (save, folder);
+  g_assert_false (gtk_widget_is_sensitive (ok));
+  g_assert_true (
+      showing (dialog, GTK_TYPE_LABEL, "At least 16 characters: 1 more character needed."));
   screenshot (GTK_WIDGET (dialog), "properties-passphrase-short");
 
-  /* 16: accepted once confirmed and given a place to be saved. */
+  /* 16: accepted once confirmed and given a folder to be saved in. */
   type_into (passphrase, "sixteen-chars!!!");
   g_assert_false (gtk_widget_is_sensitive (ok));
-  g_assert_true (showing (dialog, GTK_TYPE_LABEL, "The passphrases do not match."));
   type_into (confirm, "sixteen-chars!!!");
   g_assert_true (gtk_widget_is_sensitive (ok));
   type_into (save, "");
   g_assert_false (gtk_widget_is_sensitive (ok));
-  type_into (save, path);
+  type_into (save, folder);
 
   /* Not ASCII: refused. */
   type_into (passphrase, "sixteen-chars-été");
   type_into (confirm, "sixteen-chars-été");
   g_assert_false (gtk_widget_is_sensitive (ok));
+
+  /* Emptied again: nothing to change. */
+  type_into (passphrase, "");
+  type_into (confirm, "");
+  g_assert_true (gtk_widget_is_sensitive (ok));
 
   /* Generate Passphrase: 32 characters, confirmed, shown. */
   gtk_button_clicked (GTK_BUTTON (find (dialog, GTK_TYPE_BUTTON, "Generate Passphrase")));
