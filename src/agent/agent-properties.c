@@ -216,6 +216,9 @@ apply_proxy_changes (CofferCatalog *catalog,
     proxy->port = new_port;
   if (g_variant_lookup (changes, "proxy-user", "&s", &text))
     {
+      /* Another user's password is not this one's. */
+      if (g_strcmp0 (proxy->username, *text != '\0' ? text : NULL) != 0)
+        *password_change = TRUE;
       g_free (proxy->username);
       proxy->username = *text != '\0' ? g_strdup (text) : NULL;
     }

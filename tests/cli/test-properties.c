@@ -270,6 +270,15 @@ test_proxy_password_from_file (Fixture *fixture, gconstpointer data)
     }
   g_assert_true (found);
 
+  /* Another user name forgets the password given for the first. */
+  g_assert_cmpint (cli (fixture, "properties", "set", "--proxy-user", "carol"), ==, 0);
+  g_clear_pointer (&object, json_object_unref);
+  object = properties_json (fixture);
+  g_assert_false (json_object_get_boolean_member (object, "proxy-password-set"));
+  g_assert_cmpint (
+      cli (fixture, "properties", "set", "--proxy-user", "bob", "--proxy-password-file", password),
+      ==, 0);
+
   /* Changing the port keeps the rest; no proxy forgets the password. */
   g_assert_cmpint (cli (fixture, "properties", "set", "--proxy", "proxy.example:8080"), ==, 0);
   g_clear_pointer (&object, json_object_unref);
