@@ -328,21 +328,17 @@ static void
 add_time_cb (ConsoleScheduleWizard *self)
 {
   g_autoptr (GList) rows = gtk_container_get_children (GTK_CONTAINER (self->times_box));
-  const char *next = "12:00";
+  char next[6] = "12:00";
 
-  /* Offer a time not chosen yet. */
+  /* Offer a time six hours after the last one. */
   if (rows != NULL)
     {
       g_autoptr (GList) children = gtk_container_get_children (g_list_last (rows)->data);
       const char *last = gtk_combo_box_get_active_id (children->data);
-      static char buffer[6];
       guint hours = 0, minutes = 0;
 
       if (last != NULL && sscanf (last, "%u:%u", &hours, &minutes) == 2)
-        {
-          g_snprintf (buffer, sizeof buffer, "%02u:%02u", (hours + 6) % 24, minutes);
-          next = buffer;
-        }
+        g_snprintf (next, sizeof next, "%02u:%02u", (hours + 6) % 24, minutes);
     }
   add_time (self, next);
 }

@@ -348,8 +348,16 @@ def step_recover_file(s):
     # Select Items: the lazy tree shows the root; search finds the file.
     tree = find_showing(wizard, "the point's tree", name="Backed-up files and folders",
                         roleName="tree table")
-    top = s.home.split("/")[1]
-    find(tree, "the first folder of the point", name=top, roleName="table cell", timeout=30)
+    # Open each folder down to Documents: each is read when it is opened.
+    for name in s.source.strip("/").split("/"):
+        folder = find(tree, f"the folder {name} in the tree", name=name, roleName="table cell",
+                      timeout=30)
+        folder.doActionNamed("expand or contract")
+    find(tree, "report.txt in the opened Documents folder", name="report.txt",
+         roleName="table cell", timeout=30)
+    check(not tree.findChild(lambda n: n.name == "scratch.tmp", retry=False,
+                             requireResult=False),
+          "the tree opens folder by folder down to Documents, without the excluded file")
     screenshot("recover-browse", wizard)
     find_showing(wizard, "the Search tab", name="Search", roleName="radio button").doActionNamed(
         "click")
