@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "console-exclusion-dialog.h"
 #include "console-properties-dialog.h"
 #include "console-recover-wizard.h"
 #include "console-recovery-browser.h"
@@ -735,6 +736,67 @@ test_recover_pages (void)
   gtk_widget_destroy (GTK_WIDGET (wizard));
 }
 
+/* ---- Accessible names ---- */
+
+static gboolean
+is_control (GtkWidget *widget)
+{
+  return GTK_IS_BUTTON (widget) || GTK_IS_ENTRY (widget) || GTK_IS_COMBO_BOX (widget) ||
+         GTK_IS_TREE_VIEW (widget) || GTK_IS_CALENDAR (widget) ||
+         (GTK_IS_RANGE (widget) && !GTK_IS_SCROLLBAR (widget));
+}
+
+static void
+collect_unnamed (GtkWidget *widget, gpointer user_data)
+{
+  GPtrArray *unnamed = user_data;
+  GtkWidget *parent = gtk_widget_get_parent (widget);
+
+  /* A combo box's own button belongs to it; a hidden control (the info
+   * bar's close button) is not offered to anyone. */
+  if ((parent != NULL && GTK_IS_COMBO_BOX (parent)) || !gtk_widget_get_visible (widget))
+    return;
+  if (is_control (widget))
+    {
+      const char *name = atk_object_get_name (gtk_widget_get_accessible (widget));
+
+      if (name == NULL || name[0] == '\0')
+        g_ptr_array_add (
+            unnamed, g_strdup_printf ("%s in %s", G_OBJECT_TYPE_NAME (widget),
+                                      parent != NULL ? G_OBJECT_TYPE_NAME (parent) : "nothing"));
+    }
+  if (GTK_IS_CONTAINER (widget))
+    gtk_container_forall (GTK_CONTAINER (widget), collect_unnamed, unnamed);
+}
+
+static void
+assert_all_named (GtkWidget *window)
+{
+  g_autoptr (GPtrArray) unnamed = g_ptr_array_new_with_free_func (g_free);
+
+  gtk_widget_show (window);
+  iterate ();
+  gtk_container_forall (GTK_CONTAINER (window), collect_unnamed, unnamed);
+  for (guint i = 0; i < unnamed->len; i++)
+    g_test_message ("no accessible name: %s", (char *) unnamed->pdata[i]);
+  g_assert_cmpuint (unnamed->len, ==, 0);
+  gtk_widget_destroy (window);
+}
+
+static void
+test_accessible_names (void)
+{
+  g_autoptr (GVariant) policy = policy_new ("weekly", "paused");
+  g_autoptr (GtkListStore) exclusions =
+      gtk_list_store_new (4, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
+  assert_all_named (GTK_WIDGET (console_schedule_wizard_new (NULL, NULL, NULL, "Coffer-Vault")));
+  assert_all_named (GTK_WIDGET (console_schedule_wizard_new (NULL, NULL, policy, "Coffer-Vault")));
+  assert_all_named (GTK_WIDGET (console_exclusion_dialog_new (NULL, exclusions)));
+  assert_all_named (GTK_WIDGET (console_recover_wizard_new (NULL, NULL)));
+  assert_all_named (GTK_WIDGET (console_properties_dialog_new (NULL, NULL)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -757,5 +819,6 @@ main (int argc, char **argv)
   g_test_add_func ("/console/properties/passphrase-rule", test_properties_passphrase_rule);
   g_test_add_func ("/console/recover/pages", test_recover_pages);
   g_test_add_func ("/console/recover/browse-100000-responsive", test_recover_browse_100000);
+  g_test_add_func ("/console/wizards/accessible-names", test_accessible_names);
   return g_test_run ();
 }
