@@ -62,6 +62,7 @@ struct _ConsoleWindow
   AgentReach reach;
   gboolean registered;
   guint64 pending_job; /* a job to show once the agent is reached */
+  gboolean has_items;  /* the policy has items to back up */
 };
 
 G_DEFINE_FINAL_TYPE (ConsoleWindow, console_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -93,6 +94,7 @@ typedef enum
   NEEDS_AGENT,
   NEEDS_UNREGISTERED,
   NEEDS_REGISTERED,
+  NEEDS_ITEMS, /* registered, with items to back up in the policy */
 } Requirement;
 
 /* The actions of the Actions pane that depend on the agent. */
@@ -111,7 +113,7 @@ static const struct
   { "schedule-backup", G_STRUCT_OFFSET (ConsoleWindow, schedule_button), NEEDS_REGISTERED,
     N_ ("Register this server to a vault first"), NULL,
     N_ ("Choose what to back up, when, and how long to keep it") },
-  { "back-up-now", G_STRUCT_OFFSET (ConsoleWindow, back_up_button), NEEDS_REGISTERED,
+  { "back-up-now", G_STRUCT_OFFSET (ConsoleWindow, back_up_button), NEEDS_ITEMS,
     N_ ("Register this server to a vault first"), NULL,
     N_ ("Back up the items of the backup policy now, outside the schedule") },
   { "recover-data", G_STRUCT_OFFSET (ConsoleWindow, recover_button), NEEDS_REGISTERED,
@@ -125,6 +127,7 @@ static const struct
 };
 
 static void connect_to_agent (ConsoleWindow *self);
+static void present_over (ConsoleWindow *self, GtkWidget *dialog);
 static void refresh_status (ConsoleWindow *self);
 
 /* Why action @i cannot be used now, or NULL when it can. */
@@ -139,8 +142,11 @@ action_unavailable_reason (ConsoleWindow *self, guint i)
         return _ ("Connecting to the Coffer agent…");
       if (self->reach == AGENT_UNREACHABLE)
         return _ ("The Coffer agent cannot be reached");
-      if (requirement != NEEDS_AGENT && (requirement == NEEDS_REGISTERED) != self->registered)
+      if (requirement != NEEDS_AGENT &&
+          (requirement == NEEDS_REGISTERED || requirement == NEEDS_ITEMS) != self->registered)
         return _ (console_actions[i].unmet);
+      if (requirement == NEEDS_ITEMS && !self->has_items)
+        return _ ("Choose what to back up first, with Schedule Backup");
     }
 
   if (console_actions[i].not_yet != NULL)
@@ -183,6 +189,28 @@ show_unreachable (ConsoleWindow *self, const GError *error)
   set_reach (self, AGENT_UNREACHABLE, FALSE);
 }
 
+/* Whether the policy has items, for Back Up Now. */
+static void
+policy_items_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ConsoleWindow *self;
+  g_autoptr (GVariant) policy = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree const char **items = NULL;
+
+  if (!coffer_dbus_agent_call_get_policy_finish (COFFER_DBUS_AGENT (source), &policy, result,
+                                                 &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_debug ("GetPolicy: %s", error->message); /* Back Up Now stays as it was */
+      return;
+    }
+  self = user_data;
+  self->has_items = g_variant_lookup (policy, "items", "^a&s", &items) && items[0] != NULL;
+  update_actions (self);
+}
+
 static void
 get_status_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -204,6 +232,9 @@ get_status_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_variant_lookup (status, "registered", "b", &registered);
   console_overview_page_show_status (self->overview_page, status);
   set_reach (self, AGENT_READY, registered);
+  if (registered)
+    coffer_dbus_agent_call_get_policy (self->agent, G_DBUS_CALL_FLAGS_NONE, -1,
+                                       self->status_cancellable, policy_items_cb, self);
 }
 
 /* Asks the agent for its status; starts the agent when it is not running. */
@@ -325,7 +356,7 @@ register_server_cb (GSimpleAction *action, GVariant *parameter, gpointer user_da
 {
   ConsoleWindow *self = user_data;
 
-  gtk_window_present (GTK_WINDOW (console_register_wizard_new (GTK_WINDOW (self), self->agent)));
+  present_over (self, GTK_WIDGET (console_register_wizard_new (GTK_WINDOW (self), self->agent)));
 }
 
 static void
@@ -335,8 +366,8 @@ back_up_now_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 
   if (self->agent == NULL)
     return;
-  gtk_window_present (
-      GTK_WINDOW (console_backup_wizard_new (GTK_WINDOW (self), self->agent, self->job_monitor)));
+  present_over (self, GTK_WIDGET (console_backup_wizard_new (GTK_WINDOW (self), self->agent,
+                                                             self->job_monitor)));
 }
 
 static void

@@ -169,23 +169,17 @@ def step_register(s):
 
     find_showing(s.window, "the registered overview", name="This server is registered to a vault",
                  roleName="label")
+    back_up = s.action("Back Up Now")
+    wait_for(lambda: back_up.description == "Choose what to back up first, with Schedule Backup",
+             "Back Up Now to say what it needs")
+    check(not back_up.sensitive, "Back Up Now waits until there is something to back up")
     result = cli("status")
     check("Coffer-Vault" in result.stdout and "e2e" in result.stdout,
           "coffer status names the vault and the server")
     screenshot("overview-registered", s.window)
 
 
-def ensure_backup_items(s):
-    """Until a step chooses items through Schedule Backup, the CLI does."""
-    shown = cli("policy", "show", "--json")
-    policy = json.loads(shown.stdout) if shown.returncode == 0 and shown.stdout.strip() else {}
-    if not policy.get("items"):
-        result = cli("policy", "set", "--add", s.source, "--exclude", s.excluded)
-        check(result.returncode == 0, "the backup items are set: " + result.stderr.strip())
-
-
 def step_back_up_now(s):
-    ensure_backup_items(s)
     press(s.action("Back Up Now"), "Back Up Now to become usable once registered")
     wizard = find(s.app, "the Back Up Now wizard", name="Retain Backup Till", roleName="frame")
     find_showing(wizard, "the retention calendar", name="Retain backup till", roleName="calendar")
