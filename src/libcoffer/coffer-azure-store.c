@@ -65,7 +65,8 @@ struct _CofferAzureStore
   GMainLoop *loop;
   SoupSession *session; /* only touched in the I/O thread */
 
-  gint retries; /* atomic: retries since the service last answered, 0 when none */
+  gint retries;        /* atomic: retries since the service last answered, 0 when none */
+  gint64 clock_offset; /* atomic: the service's Date minus this machine's clock, µs */
 };
 
 static void coffer_azure_store_iface_init (CofferStoreInterface *iface);
@@ -873,7 +874,18 @@ perform (CofferAzureStore *self,
       if (request->error == NULL && !status_is_transient (request->status))
         {
           Response *response = g_new0 (Response, 1);
+          const char *date = soup_message_headers_get_one (request->response_headers, "Date");
 
+          /* The service's clock, for lock staleness (to the second). */
+          if (date != NULL)
+            {
+              g_autoptr (GDateTime) when = soup_date_time_new_from_http_string (date);
+
+              if (when != NULL)
+                __atomic_store_n (&self->clock_offset,
+                                  g_date_time_to_unix (when) * G_USEC_PER_SEC - g_get_real_time (),
+                                  __ATOMIC_RELAXED);
+            }
           response->status = request->status;
           response->headers = g_steal_pointer (&request->response_headers);
           response->body = g_steal_pointer (&request->response_body);
@@ -1295,6 +1307,14 @@ coffer_azure_store_get_concurrency (CofferStore *store)
   return COFFER_AZURE_STORE (store)->config->concurrency;
 }
 
+static gint64
+coffer_azure_store_get_time (CofferStore *store)
+{
+  CofferAzureStore *self = COFFER_AZURE_STORE (store);
+
+  return g_get_real_time () + __atomic_load_n (&self->clock_offset, __ATOMIC_RELAXED);
+}
+
 static guint
 coffer_azure_store_get_retries (CofferStore *store)
 {
@@ -1385,6 +1405,7 @@ coffer_azure_store_iface_init (CofferStoreInterface *iface)
   iface->delete = coffer_azure_store_delete;
   iface->get_concurrency = coffer_azure_store_get_concurrency;
   iface->get_retries = coffer_azure_store_get_retries;
+  iface->get_time = coffer_azure_store_get_time;
 }
 
 static gint64

@@ -75,7 +75,7 @@ lock_is_live (CofferStore *store, CofferStoreEntry *entry, gboolean *exclusive)
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (JsonObject) object = NULL;
   g_autofree char *boot = boot_id ();
-  gint64 now = g_get_real_time ();
+  gint64 now = coffer_store_get_time (store);
   const char *host, *lock_boot;
   gint64 pid = 0;
 

@@ -207,6 +207,27 @@ coffer_store_get_retries (CofferStore *self)
 }
 
 /**
+ * coffer_store_get_time:
+ * @self: a store
+ *
+ * The time by the store's clock, the one its entries' mtimes come from: the
+ * machine's for a folder, the service's (from its last answer's Date) for a
+ * network store. Lock staleness is judged by it.
+ *
+ * Returns: the store's time, Unix microseconds
+ */
+gint64
+coffer_store_get_time (CofferStore *self)
+{
+  CofferStoreInterface *iface;
+
+  g_return_val_if_fail (COFFER_IS_STORE (self), g_get_real_time ());
+
+  iface = COFFER_STORE_GET_IFACE (self);
+  return iface->get_time != NULL ? iface->get_time (self) : g_get_real_time ();
+}
+
+/**
  * coffer_store_put_sync:
  * @self: a store
  * @name: the object's name

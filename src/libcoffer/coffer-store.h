@@ -99,11 +99,14 @@ struct _CofferStoreInterface
    * decorator forwards both to the store it wraps. */
   guint (*get_concurrency) (CofferStore *self);
   guint (*get_retries) (CofferStore *self);
+  /* Optional: the store's clock, Unix microseconds (see coffer_store_get_time()). */
+  gint64 (*get_time) (CofferStore *self);
 };
 
 char *coffer_store_describe (CofferStore *self);
 guint coffer_store_get_concurrency (CofferStore *self);
 guint coffer_store_get_retries (CofferStore *self);
+gint64 coffer_store_get_time (CofferStore *self);
 
 gboolean coffer_store_put_sync (CofferStore *self,
                                 const char *name,

@@ -179,6 +179,12 @@ throttled_get_retries (CofferStore *store)
   return coffer_store_get_retries (COFFER_THROTTLED_STORE (store)->inner);
 }
 
+static gint64
+throttled_get_time (CofferStore *store)
+{
+  return coffer_store_get_time (COFFER_THROTTLED_STORE (store)->inner);
+}
+
 static void
 coffer_throttled_store_iface_init (CofferStoreInterface *iface)
 {
@@ -190,6 +196,7 @@ coffer_throttled_store_iface_init (CofferStoreInterface *iface)
   iface->delete = throttled_delete;
   iface->get_concurrency = throttled_get_concurrency;
   iface->get_retries = throttled_get_retries;
+  iface->get_time = throttled_get_time;
 }
 
 static void

@@ -145,6 +145,8 @@ test_descriptor (void)
   g_assert_null (strstr (where, KEY));
   g_assert_cmpuint (coffer_store_get_concurrency (store), ==, COFFER_AZURE_DEFAULT_CONCURRENCY);
   g_assert_cmpuint (coffer_store_get_retries (store), ==, 0);
+  /* Before the service has answered, its clock is taken to be ours. */
+  g_assert_cmpint (ABS (coffer_store_get_time (store) - g_get_real_time ()), <, G_USEC_PER_SEC);
 }
 
 int
