@@ -13,6 +13,7 @@
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -221,6 +222,21 @@ def step_job_completes(s):
     check(done.text == "2", f"Job Details says 2 files were backed up (the excluded one is not): {done.text}")
     find_showing(details, "no failed item", name="Failed items heading", roleName="label")
     screenshot("job-details", details)
+    press(find_showing(details, "the Close button", name="Close", roleName="push button"))
+    wait_for(lambda: not details.showing, "Job Details to close")
+
+    # What the agent's notification runs: a second coffer-console hands the
+    # job to the one running, which shows its details.
+    jobs = json.loads(cli("jobs", "--json").stdout)
+    s.job_id = max(job["id"] for job in jobs if job["kind"] == "backup")
+    second = subprocess.run([os.environ["COFFER_CONSOLE"], "--job", str(s.job_id)],
+                            stdout=sys.stderr, timeout=30)
+    check(second.returncode == 0, "coffer-console --job ID hands the job to the running console")
+    details = find(s.app, "Job Details opened by --job", name="Job Details", roleName="dialog",
+                   showing_only=True)
+    heading = find_showing(details, "the job's heading", name="Job", roleName="label")
+    wait_for(lambda: heading.text == f"Backup job {s.job_id}", "the job's number in Job Details")
+    ok(f"the running console shows {heading.text}")
     press(find_showing(details, "the Close button", name="Close", roleName="push button"))
     wait_for(lambda: not details.showing, "Job Details to close")
 
