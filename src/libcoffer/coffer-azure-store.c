@@ -36,6 +36,7 @@
 
 #include "coffer-crypto.h"
 #include "coffer-error.h"
+#include "coffer-paced-stream.h"
 
 #include <libsoup/soup.h>
 #include <openssl/crypto.h>
@@ -342,6 +343,7 @@ typedef struct
   char *url;
   GPtrArray *headers; /* name, value, name, value… */
   GBytes *body;
+  CofferStorePacer *pacer; /* when throttled: the body is read at its pace */
 
   /* Set in the I/O thread; read by the caller once done. */
   GMutex lock;
@@ -371,6 +373,7 @@ request_unref (Request *request)
   g_free (request->url);
   g_clear_pointer (&request->headers, g_ptr_array_unref);
   g_clear_pointer (&request->body, g_bytes_unref);
+  g_clear_pointer (&request->pacer, coffer_store_pacer_unref);
   g_mutex_clear (&request->lock);
   g_cond_clear (&request->cond);
   g_clear_object (&request->io_cancellable);
@@ -452,12 +455,27 @@ request_closure_unref (gpointer data, GClosure *closure)
  * proxy's 407, or when a kept-alive connection turned out closed): give it
  * back, or the service would get an empty put. */
 static void
+set_body (Request *request, SoupMessage *message, const char *content_type)
+{
+  g_autoptr (GInputStream) paced = NULL;
+
+  if (request->pacer == NULL)
+    {
+      soup_message_set_request_body_from_bytes (message, content_type, request->body);
+      return;
+    }
+  /* Throttled: the body leaves at the throttle's pace (coffer-paced-stream.c). */
+  paced = coffer_paced_stream_new (request->body, request->pacer);
+  soup_message_set_request_body (message, content_type, paced, g_bytes_get_size (request->body));
+}
+
+static void
 restarted_cb (SoupMessage *message, gpointer user_data)
 {
   Request *request = user_data;
 
   if (request->body != NULL)
-    soup_message_set_request_body_from_bytes (message, "application/octet-stream", request->body);
+    set_body (request, message, "application/octet-stream");
 }
 
 /* In the I/O thread: sends one request. */
@@ -490,7 +508,7 @@ start_request_cb (gpointer user_data)
         soup_message_headers_replace (headers, name, value);
     }
   if (request->body != NULL)
-    soup_message_set_request_body_from_bytes (message, content_type, request->body);
+    set_body (request, message, content_type);
   g_signal_connect_data (message, "restarted", G_CALLBACK (restarted_cb), request_ref (request),
                          request_closure_unref, 0);
 
@@ -815,6 +833,9 @@ perform (CofferAzureStore *self,
       request->method = g_strdup (method);
       request->url = g_strdup (url);
       request->body = body != NULL ? g_bytes_ref (body) : NULL;
+      /* Under a throttled store, the body is paced as it is sent (from the
+       * I/O thread's reads), not paid for as a whole when the put returns. */
+      request->pacer = body != NULL ? coffer_store_pacer_claim (g_bytes_get_size (body)) : NULL;
       request->headers = g_ptr_array_new_with_free_func (g_free);
       g_ptr_array_add (request->headers, g_strdup ("x-ms-date"));
       g_ptr_array_add (request->headers, g_strdup (date));

@@ -79,6 +79,90 @@ coffer_store_pace_piece_size (gsize max)
   return MIN (max, coffer_throttle_get_piece_size (pacer->throttle));
 }
 
+struct _CofferStorePacer
+{
+  gint ref_count;
+  CofferThrottle *throttle;
+};
+
+/**
+ * coffer_store_pacer_claim:
+ * @bytes: how many bytes the store will pace through the handle
+ *
+ * For store implementations whose bytes move in another thread: inside a
+ * call from a throttled store, takes @bytes off what the throttled store
+ * would pace when the call returns, and gives a handle that paces them from
+ * any thread.
+ *
+ * Returns: (transfer full) (nullable): the handle; %NULL outside a
+ *   throttled call, or while throttling is off (the bytes are then taken,
+ *   at no wait, when the call returns)
+ */
+CofferStorePacer *
+coffer_store_pacer_claim (gsize bytes)
+{
+  Pacer *current = g_private_get (&current_pacer);
+  CofferStorePacer *pacer;
+
+  if (current == NULL || coffer_throttle_get_current_bps (current->throttle) == 0)
+    return NULL;
+  current->paced += bytes;
+  pacer = g_new0 (CofferStorePacer, 1);
+  pacer->ref_count = 1;
+  pacer->throttle = g_object_ref (current->throttle);
+  return pacer;
+}
+
+/**
+ * coffer_store_pacer_pace:
+ * @pacer: a handle from coffer_store_pacer_claim()
+ * @bytes: how many bytes are about to move
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Waits until the throttle allows @bytes. Blocks: never call it from a
+ * thread that runs a main loop others wait on.
+ */
+gboolean
+coffer_store_pacer_pace (CofferStorePacer *pacer,
+                         gsize bytes,
+                         GCancellable *cancellable,
+                         GError **error)
+{
+  g_return_val_if_fail (pacer != NULL, FALSE);
+  return coffer_throttle_consume (pacer->throttle, bytes, cancellable, error);
+}
+
+/**
+ * coffer_store_pacer_piece_size:
+ * @pacer: a handle from coffer_store_pacer_claim()
+ *
+ * Returns: how many bytes to move between two calls of
+ *   coffer_store_pacer_pace()
+ */
+gsize
+coffer_store_pacer_piece_size (CofferStorePacer *pacer)
+{
+  g_return_val_if_fail (pacer != NULL, 65536);
+  return coffer_throttle_get_piece_size (pacer->throttle);
+}
+
+CofferStorePacer *
+coffer_store_pacer_ref (CofferStorePacer *pacer)
+{
+  g_atomic_int_inc (&pacer->ref_count);
+  return pacer;
+}
+
+void
+coffer_store_pacer_unref (CofferStorePacer *pacer)
+{
+  if (pacer == NULL || !g_atomic_int_dec_and_test (&pacer->ref_count))
+    return;
+  g_object_unref (pacer->throttle);
+  g_free (pacer);
+}
+
 static void
 pacer_begin (CofferThrottledStore *self, Pacer *pacer, Pacer **outer)
 {

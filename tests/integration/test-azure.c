@@ -759,6 +759,79 @@ test_untrusted_certificate_is_refused (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
 }
 
+/* Every byte in @path's files: what has reached Azurite's storage so far. */
+static guint64
+bytes_in (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  guint64 total = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      struct stat st;
+
+      if (lstat (child, &st) != 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        total += bytes_in (child);
+      else if (S_ISREG (st.st_mode))
+        total += st.st_size;
+    }
+  return total;
+}
+
+/* A 4 Mbps limit holds for uploads to Azure, counted where the bytes land
+ * (Azurite's extent files), over ten seconds: each request body is read at
+ * the throttle's pace, not sent whole and paid for afterwards. */
+static void
+test_throttled_upload (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *credentials = create_vault (fixture, "Cloud-Vault", "throttled");
+  g_autofree char *passphrase = write_passphrase (fixture, "pass", "a passphrase for the cloud");
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *big = g_build_filename (source, "big.bin", NULL);
+  g_autofree char *storage = g_build_filename (fixture->azurite_dir, "__blobstorage__", NULL);
+  g_autoptr (CofferTestAgent) agent = start_machine (fixture, "alpha");
+  g_autoptr (GSubprocess) backup = NULL;
+  const double limit = 500000;
+  guint64 baseline, first, last;
+  gint64 start, end;
+  double rate;
+
+  register_machine (fixture, agent, credentials, passphrase, "alpha");
+  g_assert_cmpint (g_mkdir_with_parents (source, 0700), ==, 0);
+  write_random_file (big, 24 * 1024 * 1024);
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "policy", "set", "--add", source, NULL), ==, 0);
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "properties", "set", "--throttle", "on",
+                            "--work-days", "mon-sun", "--work-bandwidth", "4Mbps",
+                            "--non-work-bandwidth", "4Mbps", NULL),
+                   ==, 0);
+
+  baseline = bytes_in (storage);
+  backup = start_backup (agent);
+  for (int i = 0; i < 1200 && bytes_in (storage) < baseline + 200000; i++)
+    g_usleep (50 * 1000);
+  start = g_get_monotonic_time ();
+  first = bytes_in (storage);
+  g_assert_cmpuint (first, >, baseline);
+  g_usleep (10 * G_USEC_PER_SEC);
+  last = bytes_in (storage);
+  end = g_get_monotonic_time ();
+  rate = (double) (last - first) * G_USEC_PER_SEC / (end - start);
+  g_test_message ("Measured %.0f bytes a second into Azurite for a limit of %.0f (%.1f %%)", rate,
+                  limit, 100.0 * rate / limit);
+  g_assert_cmpfloat (rate, >=, 0.9 * limit);
+  g_assert_cmpfloat (rate, <=, 1.1 * limit);
+
+  /* Unthrottled, the rest goes at once and the backup completes. */
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "properties", "set", "--throttle", "off", NULL), ==,
+                   0);
+  g_assert_true (g_subprocess_wait (backup, NULL, NULL));
+  g_assert_cmpint (g_subprocess_get_exit_status (backup), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -777,6 +850,7 @@ main (int argc, char **argv)
   ADD ("two-machines-share-a-vault", test_two_machines_share_a_vault);
   ADD ("shared-access-signature", test_shared_access_signature);
   ADD ("untrusted-certificate-is-refused", test_untrusted_certificate_is_refused);
+  ADD ("throttled-upload", test_throttled_upload);
 #undef ADD
 
   return g_test_run ();
