@@ -512,6 +512,33 @@ def step_pause_schedule(s):
     press(wizard_button(wizard, "Cancel"))
 
 
+def step_stop_schedule(s):
+    press(s.action("Schedule Backup"))
+    wizard = find(s.app, "the Schedule Backup wizard", name="Modify or Stop a Scheduled Backup",
+                  roleName="frame")
+    find_showing(wizard, "the delete choice",
+                 name="Stop using this backup schedule and delete all the stored backups",
+                 roleName="radio button").doActionNamed("click")
+    press(wizard_button(wizard, "Next"))
+    name = find_showing(wizard, "the vault name entry", name="Vault name", roleName="text")
+    set_text(name, "coffer-vault")
+    check(not wizard_button(wizard, "Next").sensitive,
+          "deleting the backups needs the vault's name exactly: coffer-vault is refused")
+    set_text(name, "Coffer-Vault")
+    screenshot("schedule-delete", wizard)
+    press(wizard_button(wizard, "Next"), "Next once the vault's name is typed")
+    press(wizard_button(wizard, "Apply"))
+    done = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing
+        and n.name.startswith("The backup schedule is stopped."),
+        retry=False, requireResult=False), "the wizard to stop the schedule", 60)
+    ok("the wizard stops the schedule: " + done.name)
+    press(wizard_button(wizard, "Close"))
+    wait_for(lambda: json.loads(cli("recover", "points", "--json").stdout or "null") == [],
+             "every recovery point of this server to be deleted", 90)
+    ok("coffer recover points lists no recovery point left")
+
+
 def center(node):
     (x, y), (width, height) = node.position, node.size
     return x + width // 2, y + height // 2
@@ -527,6 +554,7 @@ STEPS = [
     step_set_throttling,
     step_change_passphrase,
     step_pause_schedule,
+    step_stop_schedule,
 ]
 
 
