@@ -3,8 +3,9 @@
  * The object NAME is the file ROOT/NAME. The store never creates ROOT: a drive
  * that is not plugged in leaves an empty mount point, which must not become a
  * vault. So every operation first opens ROOT and reports
- * COFFER_ERROR_VAULT_UNREACHABLE when it is not a folder; puts create the
- * folders below it as needed. ROOT/tmp holds files being written and the
+ * COFFER_ERROR_VAULT_UNREACHABLE when it is not a folder, or not the folder
+ * the store's first operation found (pin_root()); puts create the folders
+ * below it as needed. ROOT/tmp holds files being written and the
  * lock file; it is never listed, and no object name may start with "tmp/".
  *
  * A put writes ROOT/tmp/RANDOM.tmp, stamps it with the current time (ns) and
@@ -81,6 +82,12 @@ struct _CofferLocalStore
   char *root;
   /* A CofferLocalStoreCreate: the first method put-if-absent tries. */
   int create_method;
+  /* The root folder the first operation found, by device and inode: a
+   * later operation that finds another folder there is refused. */
+  GMutex pin_lock;
+  gboolean pinned;
+  dev_t root_dev;
+  ino_t root_ino;
 };
 
 enum
@@ -222,6 +229,30 @@ check_not_reserved (const char *name, GError **error)
   return FALSE;
 }
 
+/* Whether @st is the root folder this store found first. A drive unplugged
+ * or unmounted while a job writes leaves its mount point, an empty folder
+ * of the same name: writing on there would fill the machine's own disk with
+ * half a vault. So the store pins the folder its first operation opened
+ * (the vault.json check, when a vault is opened) and refuses any other;
+ * the next job's new store finds the drive again, wherever it came back. */
+static gboolean
+pin_root (CofferLocalStore *self, const struct stat *st)
+{
+  gboolean same = TRUE;
+
+  g_mutex_lock (&self->pin_lock);
+  if (!self->pinned)
+    {
+      self->pinned = TRUE;
+      self->root_dev = st->st_dev;
+      self->root_ino = st->st_ino;
+    }
+  else
+    same = self->root_dev == st->st_dev && self->root_ino == st->st_ino;
+  g_mutex_unlock (&self->pin_lock);
+  return same;
+}
+
 /* Opens the root, which must be a folder already. */
 static gboolean
 vault_open (Vault *vault, CofferLocalStore *self, GError **error)
@@ -241,6 +272,15 @@ vault_open (Vault *vault, CofferLocalStore *self, GError **error)
       g_debug ("Opening the vault at %s: %s", self->root, g_strerror (errno));
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE,
                    "The vault at %s cannot be reached (is the drive connected?)", self->root);
+      return FALSE;
+    }
+
+  if (!pin_root (self, &st))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE,
+                   "The vault at %s cannot be reached (is the drive connected?): another folder "
+                   "is there now.",
+                   self->root);
       return FALSE;
     }
 
@@ -1095,6 +1135,7 @@ coffer_local_store_finalize (GObject *object)
   CofferLocalStore *self = COFFER_LOCAL_STORE (object);
 
   g_clear_pointer (&self->root, g_free);
+  g_mutex_clear (&self->pin_lock);
 
   G_OBJECT_CLASS (coffer_local_store_parent_class)->finalize (object);
 }
@@ -1162,6 +1203,7 @@ static void
 coffer_local_store_init (CofferLocalStore *self)
 {
   self->create_method = COFFER_LOCAL_STORE_CREATE_LINK;
+  g_mutex_init (&self->pin_lock);
 }
 
 /**

@@ -378,6 +378,40 @@ test_root_missing_is_unreachable (void)
   g_assert_true (g_file_test (file_root, G_FILE_TEST_IS_REGULAR));
 }
 
+/* A drive unplugged while a job writes leaves its empty mount point: the
+ * store never writes on there, and finds the vault again when it returns. */
+static void
+test_replaced_root_is_unreachable (void)
+{
+  g_autofree char *mount_point = make_root ();
+  g_autofree char *root = g_build_filename (mount_point, "CofferVault", NULL);
+  g_autofree char *away = g_build_filename (mount_point, "away", NULL);
+  g_autoptr (CofferStore) store = NULL;
+  g_autoptr (GBytes) content = text ("{}");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = NULL;
+  g_autofree char *etag = NULL;
+
+  g_assert_cmpint (g_mkdir (root, 0700), ==, 0);
+  store = coffer_local_store_new (root);
+  etag = put_ok (store, "vault.json", content);
+
+  /* Unplugged: the folder goes, an empty one takes its place. */
+  g_assert_cmpint (g_rename (root, away), ==, 0);
+  g_assert_cmpint (g_mkdir (root, 0700), ==, 0);
+  g_assert_false (coffer_store_put_sync (store, "machines/m/data/00/00aa", content,
+                                         COFFER_PUT_IF_ABSENT, NULL, NULL, NULL, &error));
+  g_assert_error (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE);
+  g_assert_nonnull (strstr (error->message, "cannot be reached (is the drive connected?)"));
+  dir = g_dir_open (root, 0, NULL);
+  g_assert_null (g_dir_read_name (dir));
+
+  /* Plugged in again: the same folder is the vault. */
+  g_assert_cmpint (g_rmdir (root), ==, 0);
+  g_assert_cmpint (g_rename (away, root), ==, 0);
+  g_free (put_ok (store, "machines/m/data/00/00aa", content));
+}
+
 static const char *const listed_names[] = {
   "machines/a/data/00/00ff",
   "machines/a/data/3f/3fa1",
@@ -1187,6 +1221,8 @@ main (int argc, char **argv)
                    test_etag_changes_on_every_put);
   g_test_add_func ("/libcoffer/local-store/root-missing-is-unreachable",
                    test_root_missing_is_unreachable);
+  g_test_add_func ("/libcoffer/local-store/replaced-root-is-unreachable",
+                   test_replaced_root_is_unreachable);
   g_test_add_func ("/libcoffer/local-store/list-by-prefix-sorted", test_list_by_prefix_sorted);
   g_test_add_func ("/libcoffer/local-store/leftover-tmp-invisible", test_leftover_tmp_invisible);
   g_test_add_func ("/libcoffer/local-store/delete-missing-succeeds", test_delete);
