@@ -7,6 +7,11 @@
  * 30 minutes by the store's clock is stale. Taking a lock refuses when a live
  * lock conflicts; a lock of this host, this boot and a process that no longer
  * exists is removed at once.
+ *
+ * A lock that cannot be removed when its job ends (the drive was unplugged
+ * in the middle) is remembered by this process, which removes it the next
+ * time it takes a lock there instead of waiting 30 minutes for it to go
+ * stale: the process is alive, so the pid test cannot tell.
  */
 #include "config.h"
 
@@ -68,6 +73,38 @@ lock_json (const char *instance_id, gboolean exclusive)
   return coffer_json_to_bytes (builder);
 }
 
+/* Names of this process's locks whose removal failed. */
+static GMutex orphans_lock;
+static GHashTable *orphans;
+
+static void
+orphan_add (const char *name)
+{
+  g_mutex_lock (&orphans_lock);
+  if (orphans == NULL)
+    orphans = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (orphans, g_strdup (name));
+  g_mutex_unlock (&orphans_lock);
+}
+
+/* Removes @name when it is a lock this process left behind. */
+static gboolean
+orphan_remove (CofferStore *store, const char *name)
+{
+  gboolean orphaned;
+
+  g_mutex_lock (&orphans_lock);
+  orphaned = orphans != NULL && g_hash_table_contains (orphans, name);
+  g_mutex_unlock (&orphans_lock);
+  if (!orphaned || !coffer_store_delete_sync (store, name, NULL, NULL))
+    return FALSE;
+  g_debug ("Removed the lock %s, left behind when its vault went away", name);
+  g_mutex_lock (&orphans_lock);
+  g_hash_table_remove (orphans, name);
+  g_mutex_unlock (&orphans_lock);
+  return TRUE;
+}
+
 /* Whether the lock @entry still counts; removes it when its process is gone. */
 static gboolean
 lock_is_live (CofferStore *store, CofferStoreEntry *entry, gboolean *exclusive)
@@ -79,6 +116,8 @@ lock_is_live (CofferStore *store, CofferStoreEntry *entry, gboolean *exclusive)
   const char *host, *lock_boot;
   gint64 pid = 0;
 
+  if (orphan_remove (store, entry->name))
+    return FALSE;
   /* Staleness by the store's clock: a lock not rewritten for 30 minutes. */
   if (now - entry->mtime > (gint64) COFFER_LOCK_STALE_SECONDS * G_USEC_PER_SEC)
     return FALSE;
@@ -205,7 +244,10 @@ coffer_lock_release (CofferLock *lock)
       g_thread_join (lock->refresher);
       if (!coffer_store_delete_sync (coffer_vault_get_store (lock->vault), lock->name, NULL,
                                      &error))
-        g_warning ("Cannot remove the lock %s: %s", lock->name, error->message);
+        {
+          g_warning ("Cannot remove the lock %s: %s", lock->name, error->message);
+          orphan_add (lock->name);
+        }
     }
   g_object_unref (lock->vault);
   g_bytes_unref (lock->contents);
