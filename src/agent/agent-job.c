@@ -12,6 +12,7 @@
 
 #include "agent-recovery.h"
 #include "agent-scheduler.h"
+#include "agent-vault-wait.h"
 
 #include <string.h>
 
@@ -28,8 +29,9 @@ struct _AgentJob
   CofferDBusJob *skeleton;
   GCancellable *cancellable;
 
-  GMutex lock; /* guards progress and store */
+  GMutex lock; /* guards progress, store and waiting */
   CofferBackupProgress progress;
+  char *waiting;      /* the phase while a scheduled backup waits for its vault */
   CofferStore *store; /* the vault's store while the job uses it, to show its retries */
   guint progress_source;
   guint64 last_bytes;
@@ -71,6 +73,7 @@ agent_job_finalize (GObject *object)
   g_clear_pointer (&self->record, coffer_job_record_free);
   g_clear_pointer (&self->request, g_variant_unref);
   g_free (self->folder);
+  g_free (self->waiting);
   g_free (self->object_path);
   g_free (self->state_dir);
   g_mutex_clear (&self->lock);
@@ -199,10 +202,12 @@ publish_progress_cb (gpointer user_data)
   progress = self->progress;
   if (self->store != NULL)
     retries = coffer_store_get_retries (self->store);
+  if (self->waiting != NULL)
+    progress.phase = retrying = g_strdup (self->waiting);
   g_mutex_unlock (&self->lock);
 
   /* The vault does not answer: say so, with how many retries so far. */
-  if (retries > 0)
+  if (retries > 0 && retrying == NULL)
     {
       retrying = g_strdup_printf ("%s%sretrying (%u)", progress.phase != NULL ? progress.phase : "",
                                   progress.phase != NULL ? " " : "", retries);
@@ -595,6 +600,61 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_task_return_boolean (task, TRUE);
 }
 
+/* Whether the registered vault answers again, for a job waiting for it. */
+static gboolean
+vault_is_back (gpointer user_data)
+{
+  AgentJob *self = user_data;
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autoptr (GError) error = NULL;
+
+  vault = coffer_open_registered_vault (self->catalog, &registration, self->cancellable, &error);
+  if (vault == NULL)
+    g_debug ("Job %" G_GINT64_FORMAT " still waits for the vault: %s", self->record->id,
+             error->message);
+  return vault != NULL;
+}
+
+/* Shows @phase (NULL: none) as the job's phase, over D-Bus and in its record,
+ * so `coffer jobs` says what a job waits for. */
+static void
+set_waiting (AgentJob *self, const char *phase)
+{
+  CofferJobRecord record = *self->record;
+  g_autoptr (GError) error = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_free (self->waiting);
+  self->waiting = g_strdup (phase);
+  memset (&self->progress, 0, sizeof self->progress);
+  g_clear_object (&self->store);
+  g_mutex_unlock (&self->lock);
+  record.phase = (char *) (phase != NULL ? phase : "Initializing");
+  if (!coffer_catalog_update_job (self->catalog, &record, &error))
+    g_warning ("%s", error->message);
+}
+
+/* A scheduled backup whose vault is away (@error) waits for it and tries
+ * again (agent-vault-wait.c). Returns %FALSE, with @error replaced by what
+ * ends the job, when cancelled or after waiting too long. */
+static gboolean
+wait_for_vault (AgentJob *self, AgentVaultWait *wait, GError **error)
+{
+  g_autoptr (GError) away = g_steal_pointer (error);
+  g_autofree char *phase = NULL;
+  gboolean ok;
+
+  if (!agent_vault_wait_next (wait, away, error))
+    return FALSE;
+  phase = agent_vault_wait_phase (wait, away);
+  g_message ("Job %" G_GINT64_FORMAT ": %s", self->record->id, phase);
+  set_waiting (self, phase);
+  ok = agent_vault_wait_sleep (wait, vault_is_back, self, self->cancellable, error);
+  set_waiting (self, NULL);
+  return ok;
+}
+
 static void
 backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
@@ -603,8 +663,21 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   g_autoptr (GError) error = NULL;
   CofferJobRecord *record = self->record;
   Unlocked unlocked = { 0 };
+  AgentVaultWait wait = { 0 };
 
   result = back_up (self, &unlocked, &error);
+  /* Nobody watches a scheduled backup: it waits for a vault that is away.
+   * Back Up Now says so at once. */
+  while (result == NULL && self->scheduled && agent_vault_wait_applies (error) &&
+         wait_for_vault (self, &wait, &error))
+    result = back_up (self, &unlocked, &error);
+  if (result == NULL && agent_vault_wait_applies (error))
+    {
+      g_autofree char *message = agent_vault_wait_message (error);
+
+      g_clear_error (&error);
+      g_set_error_literal (&error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE, message);
+    }
 
   g_mutex_lock (&self->lock);
   record->bytes_scanned = self->progress.bytes_scanned;

@@ -72,6 +72,23 @@ agent_clock_now (void)
 }
 
 /**
+ * agent_clock_tick_ms:
+ *
+ * Returns: how often, in ms, to look at the test clock when
+ *   COFFER_AGENT_TEST_CLOCK is set (COFFER_AGENT_TEST_TICK_MS, default
+ *   200); 0 without a test clock
+ */
+guint
+agent_clock_tick_ms (void)
+{
+  const char *tick = g_getenv ("COFFER_AGENT_TEST_TICK_MS");
+
+  if (g_getenv ("COFFER_AGENT_TEST_CLOCK") == NULL)
+    return 0;
+  return tick != NULL ? CLAMP (atoi (tick), 10, 3600000) : TEST_TICK_MS;
+}
+
+/**
  * agent_clock_time_zone:
  *
  * Returns: (transfer full): the local time zone as it is now ($TZ, else
@@ -297,13 +314,8 @@ agent_scheduler_new (CofferCatalog *catalog)
   AgentScheduler *self = g_object_new (AGENT_TYPE_SCHEDULER, NULL);
 
   self->catalog = g_object_ref (catalog);
-  if (g_getenv ("COFFER_AGENT_TEST_CLOCK") != NULL)
-    {
-      const char *tick = g_getenv ("COFFER_AGENT_TEST_TICK_MS");
-
-      self->tick_source = g_timeout_add (
-          tick != NULL ? CLAMP (atoi (tick), 10, 3600000) : TEST_TICK_MS, tick_cb, self);
-    }
+  if (agent_clock_tick_ms () != 0)
+    self->tick_source = g_timeout_add (agent_clock_tick_ms (), tick_cb, self);
   else
     self->tick_source = g_timeout_add_seconds (TICK_SECONDS, tick_cb, self);
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_cb, g_object_ref (self));

@@ -8,6 +8,7 @@
 G_BEGIN_DECLS
 
 gint64 agent_clock_now (void);
+guint agent_clock_tick_ms (void);
 GTimeZone *agent_clock_time_zone (void);
 
 #define AGENT_TYPE_SCHEDULER (agent_scheduler_get_type ())
