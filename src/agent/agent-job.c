@@ -600,7 +600,9 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_task_return_boolean (task, TRUE);
 }
 
-/* Whether the registered vault answers again, for a job waiting for it. */
+/* Whether the registered vault answers again, for a job waiting for it.
+ * Only a folder vault is probed: a drive plugged in again is seen at once,
+ * while a network store's own retries would make a probe last minutes. */
 static gboolean
 vault_is_back (gpointer user_data)
 {
@@ -609,6 +611,10 @@ vault_is_back (gpointer user_data)
   g_autoptr (CofferVault) vault = NULL;
   g_autoptr (GError) error = NULL;
 
+  registration = coffer_catalog_get_registration (self->catalog, NULL);
+  if (registration == NULL || !g_path_is_absolute (registration->storage_location))
+    return FALSE;
+  g_clear_pointer (&registration, coffer_registration_free);
   vault = coffer_open_registered_vault (self->catalog, &registration, self->cancellable, &error);
   if (vault == NULL)
     g_debug ("Job %" G_GINT64_FORMAT " still waits for the vault: %s", self->record->id,

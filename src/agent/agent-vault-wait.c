@@ -7,8 +7,8 @@
  * stays running with the phase "Waiting for the vault: … — retrying at
  * HH:MM" and starts again after 1, 2, 5, 10, 15 and then every 30 minutes,
  * 2 hours in all, then fails with the vault's message. Meanwhile it looks
- * for the vault every 30 seconds, so a drive plugged in again is used at
- * once. A retry starts the backup over; what the lost attempt had committed
+ * for a folder vault every 30 seconds, so a drive plugged in again is used
+ * at once. A retry starts the backup over; what the lost attempt had committed
  * (packs, index files written every 64 packs) is found again and not sent
  * twice. Back Up Now does not wait: a person is watching, and is told at
  * once.
