@@ -482,6 +482,27 @@ def step_change_passphrase(s):
     check(wrapped_keys(s) != keys_before, "the machine's keys in the vault are wrapped anew")
 
 
+def step_move_cache(s):
+    new_cache = os.path.join(s.home, "new-cache")
+    press(s.action("Change Properties"))
+    dialog = find(s.app, "the Change Properties dialog", name="Change Properties",
+                  roleName="dialog")
+    find_showing(dialog, "the Cache tab", name="Cache", roleName="radio button").doActionNamed(
+        "click")
+    entry = find_showing(dialog, "the new cache folder", name="New cache folder", roleName="text")
+    wait_for(lambda: entry.sensitive, "the properties to be read")
+    set_text(entry, "relative/cache")
+    check(not find_showing(dialog, "the OK button", name="OK", roleName="push button").sensitive,
+          "a cache folder that is not a full path cannot be applied")
+    set_text(entry, new_cache)
+    press(find_showing(dialog, "the OK button", name="OK", roleName="push button"))
+    wait_for(lambda: not dialog.showing, "Change Properties to start the cache move", 30)
+    wait_for(lambda: json.loads(cli("properties", "show", "--json").stdout).get("cache-folder")
+             == new_cache, "the cache folder to be moved", 90)
+    check(os.path.exists(os.path.join(new_cache, "CACHEDIR.TAG")),
+          f"Change Properties moves the cache folder to {new_cache}")
+
+
 def step_pause_schedule(s):
     press(s.action("Schedule Backup"))
     wizard = find(s.app, "the Schedule Backup wizard", name="Modify or Stop a Scheduled Backup",
@@ -553,6 +574,7 @@ STEPS = [
     step_recover_file,
     step_set_throttling,
     step_change_passphrase,
+    step_move_cache,
     step_pause_schedule,
     step_stop_schedule,
 ]
