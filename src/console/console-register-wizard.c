@@ -29,6 +29,7 @@
 #include <glib/gstdio.h>
 #include <gio/gunixfdlist.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "console-register-wizard.h"
 #include "console-passphrase-page.h"
@@ -851,6 +852,46 @@ send_proxy (ConsoleRegisterWizard *self)
                                          set_properties_cb, self);
 }
 
+/* Writes @contents to a new file @path, 0600, never replacing one. */
+static gboolean
+write_new_file (const char *path, const char *contents, GError **error)
+{
+  gsize length = strlen (contents);
+  gsize written = 0;
+  int fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s: %s", path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  while (written < length)
+    {
+      ssize_t n = write (fd, contents + written, length - written);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      written += n;
+    }
+  if (written < length || fsync (fd) != 0)
+    {
+      int saved_errno = errno != 0 ? errno : EIO;
+      close (fd);
+      g_unlink (path);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s: %s", path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Saves the passphrase as CofferPassphrase-MACHINE-DAY.txt in the chosen
+ * folder; a file of that name (an earlier passphrase, which may still be
+ * needed) is never replaced: the new one gets a number. */
 static gboolean
 save_passphrase (ConsoleRegisterWizard *self)
 {
@@ -859,23 +900,34 @@ save_passphrase (ConsoleRegisterWizard *self)
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *day = g_date_time_format (now, "%Y-%m-%d");
   g_autofree char *machine = g_strstrip (g_strdup (gtk_entry_get_text (self->machine_name_entry)));
-  g_autofree char *name = g_strdup_printf ("CofferPassphrase-%s-%s.txt", machine, day);
-  g_autofree char *path = g_build_filename (folder, name, NULL);
   g_autofree char *contents = g_strconcat (passphrase, "\n", NULL);
   g_autoptr (GError) error = NULL;
-  gboolean ok;
 
-  ok = g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
-  explicit_bzero (contents, strlen (contents));
-  if (!ok)
+  for (guint attempt = 1; attempt <= 100; attempt++)
     {
-      g_autofree char *message =
-          g_strdup_printf (_ ("Cannot save the passphrase: %s"), error->message);
-      fail_on_page (self, PAGE_PASSPHRASE, message);
-      return FALSE;
+      g_autofree char *name =
+          attempt == 1 ? g_strdup_printf ("CofferPassphrase-%s-%s.txt", machine, day)
+                       : g_strdup_printf ("CofferPassphrase-%s-%s-%u.txt", machine, day, attempt);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+
+      g_clear_error (&error);
+      if (write_new_file (path, contents, &error))
+        {
+          explicit_bzero (contents, strlen (contents));
+          self->saved_passphrase = g_steal_pointer (&path);
+          return TRUE;
+        }
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        break;
     }
-  self->saved_passphrase = g_steal_pointer (&path);
-  return TRUE;
+
+  explicit_bzero (contents, strlen (contents));
+  {
+    g_autofree char *message =
+        g_strdup_printf (_ ("Cannot save the passphrase: %s"), error->message);
+    fail_on_page (self, PAGE_PASSPHRASE, message);
+  }
+  return FALSE;
 }
 
 static void

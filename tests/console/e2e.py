@@ -81,6 +81,11 @@ def wizard_next(wizard, page):
 
 
 def step_register(s):
+    # A passphrase file of the name the wizard would use, from an earlier
+    # registration today: it must survive.
+    earlier = os.path.join(s.keep, time.strftime("CofferPassphrase-e2e-%Y-%m-%d.txt"))
+    with open(earlier, "w") as f:
+        f.write("an earlier passphrase\n")
     press(s.action("Register Server"))
     # An assistant's window is named after its current page.
     wizard = find(s.app, "the Register Server wizard", name="Vault Identification",
@@ -140,7 +145,7 @@ def step_register(s):
     ok("a damaged credentials file brings the wizard back to Vault Identification with: "
        + message.name.splitlines()[0])
     screenshot("register-refused", wizard)
-    check(not any(name.startswith("CofferPassphrase-") for name in os.listdir(s.keep)),
+    check(os.listdir(s.keep) == [os.path.basename(earlier)],
           "a refused registration leaves no passphrase file behind")
 
     # Now the embedded default: a new vault in a local folder.
@@ -160,8 +165,11 @@ def step_register(s):
         retry=False, requireResult=False), "the wizard to say the server is registered", 90)
     ok("the wizard registers the server to a new local vault: " + done.name.split(".")[0])
     screenshot("register-done", wizard)
-    saved = [name for name in os.listdir(s.keep) if name.startswith("CofferPassphrase-e2e-")]
-    check(len(saved) == 1, "the passphrase was saved where the user chose")
+    with open(earlier) as f:
+        check(f.read() == "an earlier passphrase\n", "an earlier passphrase file is left alone")
+    saved = [name for name in os.listdir(s.keep)
+             if name.startswith("CofferPassphrase-e2e-") and name != os.path.basename(earlier)]
+    check(len(saved) == 1, f"the passphrase was saved where the user chose, beside it: {saved}")
     path = os.path.join(s.keep, saved[0])
     with open(path) as f:
         check(f.read() == generated + "\n", "the saved passphrase is the generated one")
