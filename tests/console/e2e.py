@@ -230,6 +230,10 @@ def step_job_completes(s):
     check(done.text == "2", f"Job Details says 2 files were backed up (the excluded one is not): {done.text}")
     find_showing(details, "no failed item", name="Failed items heading", roleName="label")
     screenshot("job-details", details)
+    press(find_showing(details, "the Copy button", name="Copy", roleName="push button"))
+    copied = wait_for(lambda: clipboard_text(), "the job's details on the clipboard")
+    check(copied.startswith("Backup job ") and "Files backed up: 2\n" in copied,
+          "Copy puts the job's details on the clipboard")
     press(find_showing(details, "the Close button", name="Close", roleName="push button"))
     wait_for(lambda: not details.showing, "Job Details to close")
 
@@ -566,6 +570,16 @@ def step_stop_schedule(s):
     wait_for(lambda: json.loads(cli("recover", "points", "--json").stdout or "null") == [],
              "every recovery point of this server to be deleted", 90)
     ok("coffer recover points lists no recovery point left")
+
+
+def clipboard_text():
+    """The clipboard's text, read as another application would."""
+    import gi
+    gi.require_version("Gtk", "3.0")
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk, Gtk
+    Gtk.init_check(None)
+    return Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text()
 
 
 def center(node):
