@@ -4,24 +4,27 @@
 # scheduled backups would leave them); the console must show the first page
 # quickly, load more pages as the list is scrolled, and keep answering while
 # it does — each AT-SPI question below is answered by the console's main
-# loop, so its latency is what a user would feel.
+# loop, so its latency is what a user would feel. One job has 2,500 failed
+# items: Job Details loads them a page at a time, and Copy gives them all.
 #
 # Run by run-under-xvfb.sh. Environment: COFFER_CONSOLE, COFFER_CLI. Prints
 # TAP, with the measured times as comments.
 
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from consoletest import (check, cli, find, find_showing, finish, ok,  # noqa: E402
+from consoletest import (check, cli, find, find_showing, finish, ok, press,  # noqa: E402
                          screenshot, start_console, start_watchdog, stop_console, wait_for)
 
 JOBS = 100_000
 FIRST_PAGE_LIMIT = 3.0  # seconds from selecting Jobs to the first rows
 LATENCY_LIMIT = 0.5     # seconds for the console to answer while loading pages
+FAILED_ITEMS = 2500     # failed items of one job: five pages of GetFailedItems
 
 
 def fill_catalog():
@@ -41,8 +44,17 @@ def fill_catalog():
         db.executemany("INSERT INTO jobs (kind, status, phase, message, started_at, ended_at, "
                        "bytes_scanned, bytes_sent, files_scanned, files_backed_up, files_failed) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # The newest job with warnings lost many files, each with its reason.
+    (warned,) = db.execute("SELECT max(id) FROM jobs WHERE status = 'warnings'").fetchone()
+    with db:
+        db.execute("UPDATE jobs SET files_failed = ? WHERE id = ?", (FAILED_ITEMS, warned))
+        db.executemany("INSERT INTO job_failed_items (job_id, seq, path, reason) "
+                       "VALUES (?, ?, ?, ?)",
+                       [(warned, i, f"/home/user/Projects/file-{i:05d}.dat",
+                         "Permission denied") for i in range(FAILED_ITEMS)])
     db.close()
     ok(f"{JOBS} jobs written to the catalog in {time.monotonic() - started_at:.1f} s")
+    return warned
 
 
 def loaded(count):
@@ -63,6 +75,16 @@ def first_statuses(history, rows):
     return texts
 
 
+def clipboard_text():
+    """The clipboard's text, read as another application would."""
+    import gi
+    gi.require_version("Gtk", "3.0")
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk, Gtk
+    Gtk.init_check(None)
+    return Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text() or ""
+
+
 def latency(node):
     """How long the console takes to answer one AT-SPI question."""
     started = time.monotonic()
@@ -72,7 +94,7 @@ def latency(node):
 
 def main():
     start_watchdog(240)
-    fill_catalog()
+    warned = fill_catalog()
 
     app = start_console()
     window = find(app, "the main window", name="Coffer Backup", roleName="frame")
@@ -129,6 +151,29 @@ def main():
     statuses = wait_for(lambda: first_statuses(history, 20), "the failed jobs in the list")
     check(statuses == {"Failed"},
           f"the Failed filter shows only failed jobs ({time.monotonic() - started:.2f} s)")
+
+    # Job Details of the job with 2,500 failed items, opened as the agent's
+    # notification opens it; Copy fetches the pages not loaded yet.
+    second = subprocess.run([os.environ["COFFER_CONSOLE"], "--job", str(warned)],
+                            stdout=sys.stderr, timeout=30)
+    check(second.returncode == 0, "coffer-console --job opens the job with failed items")
+    details = find(app, "Job Details", name="Job Details", roleName="dialog", showing_only=True)
+    heading = find_showing(details, "the failed items heading", name="Failed items heading",
+                           roleName="label")
+    wait_for(lambda: heading.text == f"{FAILED_ITEMS} items failed:", "the count of failed items")
+    failed = find_showing(details, "the failed items", name="Failed items", roleName="table")
+    wait_for(lambda: failed.queryTable().nRows >= 1, "the first failed items")
+    first = failed.queryTable().getAccessibleAt(0, 0).name
+    check(first == "/home/user/Projects/file-00000.dat" and failed.queryTable().nRows < FAILED_ITEMS,
+          f"Job Details lists the failed items a page at a time "
+          f"({failed.queryTable().nRows} of {FAILED_ITEMS} loaded)")
+    screenshot("job-details-failed", details)
+    started = time.monotonic()
+    press(find_showing(details, "the Copy button", name="Copy", roleName="push button"))
+    copied = wait_for(lambda: clipboard_text() if clipboard_text().count("\tPermission denied")
+                      == FAILED_ITEMS else None, "every failed item on the clipboard", 30)
+    check("file-02499.dat\tPermission denied" in copied,
+          f"Copy gives all {FAILED_ITEMS} failed items ({time.monotonic() - started:.2f} s)")
 
     stop_console()
     finish()
