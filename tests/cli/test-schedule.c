@@ -348,22 +348,29 @@ static void
 test_queued_behind_a_running_job (Fixture *fixture, gconstpointer data)
 {
   g_autofree char *big = g_build_filename (fixture->source, "big.bin", NULL);
-  g_autofree guint8 *bytes = g_malloc (48 * 1024 * 1024);
+  g_autofree guint8 *bytes = g_malloc (4 * 1024 * 1024);
   g_autoptr (GArray) scheduled = NULL;
 
   register_with_policy (fixture);
-  coffer_random_bytes (bytes, 48 * 1024 * 1024);
-  g_assert_true (g_file_set_contents (big, (const char *) bytes, 48 * 1024 * 1024, NULL));
+  coffer_random_bytes (bytes, 4 * 1024 * 1024);
+  g_assert_true (g_file_set_contents (big, (const char *) bytes, 4 * 1024 * 1024, NULL));
 
-  /* A Back Up Now runs when 09:00 comes: the scheduled backup waits for it,
-   * then runs. */
+  /* Throttled to 512 Kbps, the Back Up Now of 4 MiB takes about a minute,
+   * however fast the machine: it is still running when 09:00 comes. */
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "on", "--work-days", "mon-sun",
+                        "--work-hours", "08:00-18:00", "--work-bandwidth", "512Kbps",
+                        "--non-work-bandwidth", "512Kbps"),
+                   ==, 0);
   g_assert_cmpint (cli (fixture, "backup"), ==, 0);
   set_clock (fixture, local_time (3, 24, 9, 0, 30));
-  /* Due now, it waits (the Back Up Now takes seconds). */
-  g_usleep (1000 * G_TIME_SPAN_MILLISECOND);
+  /* Due now, the scheduled backup waits behind it. */
+  g_usleep (2000 * G_TIME_SPAN_MILLISECOND);
   g_assert_cmpuint (count_jobs (fixture, "backup", "running"), ==, 1);
   g_assert_cmpint (cli (fixture, "jobs"), ==, 0);
   g_assert_null (strstr (fixture->out, "\n     2  backup"));
+
+  /* Unthrottled, the Back Up Now ends, then the scheduled one runs. */
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "off"), ==, 0);
   wait_for_backups (fixture, 2);
   scheduled = point_times (fixture, "scheduled");
   g_assert_cmpuint (scheduled->len, ==, 1);
