@@ -89,7 +89,7 @@ agent_properties_get (CofferCatalog *catalog,
   g_variant_builder_add (
       &builder, "{sv}", "proxy-port",
       g_variant_new_uint16 (
-          port != NULL ? (guint16) CLAMP (g_ascii_strtoull (port, NULL, 10), 0, G_MAXUINT16) : 0));
+          port != NULL ? (guint16) MIN (g_ascii_strtoull (port, NULL, 10), G_MAXUINT16) : 0));
   add_string (&builder, "proxy-user", user);
   g_variant_builder_add (&builder, "{sv}", "proxy-password-set",
                          g_variant_new_boolean (password_set));
@@ -197,7 +197,7 @@ apply_proxy_changes (CofferCatalog *catalog,
   if (mode != NULL)
     coffer_proxy_mode_from_string (mode, &proxy->mode);
   proxy->host = coffer_catalog_get_setting (catalog, COFFER_SETTING_PROXY_HOST, NULL);
-  proxy->port = port != NULL ? (guint16) CLAMP (g_ascii_strtoull (port, NULL, 10), 0, 65535) : 0;
+  proxy->port = port != NULL ? (guint16) MIN (g_ascii_strtoull (port, NULL, 10), G_MAXUINT16) : 0;
   proxy->username = coffer_catalog_get_setting (catalog, COFFER_SETTING_PROXY_USER, NULL);
 
   if (g_variant_lookup (changes, "proxy", "&s", &text) &&

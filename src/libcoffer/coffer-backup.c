@@ -202,6 +202,7 @@ maybe_report (Backup *backup)
 
 typedef struct
 {
+  CofferPackWriter *writer; /* full: finished by the uploader */
   GBytes *bytes;
   char name[COFFER_PACK_NAME_LENGTH + 1];
   GArray *entries;
@@ -238,10 +239,16 @@ upload_run (gpointer data, gpointer user_data)
 {
   Upload *upload = data;
   Backup *backup = user_data;
-  g_autofree char *object = coffer_pack_object_name (backup->options->machine_id, upload->name);
+  g_autofree char *object = NULL;
   guint8 pack_id[COFFER_BLOB_ID_SIZE];
   GError *error = NULL;
   gboolean checkpoint = FALSE;
+
+  /* Encrypting the header and hashing 16 MiB happen here, in parallel with
+   * the workers, not under the backup's lock. */
+  upload->bytes = coffer_pack_writer_finish (upload->writer, upload->name, &upload->entries);
+  g_clear_pointer (&upload->writer, coffer_pack_writer_free);
+  object = coffer_pack_object_name (backup->options->machine_id, upload->name);
 
   if (!stopped (backup))
     {
@@ -291,8 +298,9 @@ upload_run (gpointer data, gpointer user_data)
   g_free (upload);
 }
 
-/* Finishes the pack writer of @type and queues it. Called with the lock held;
- * waits while too many packs are in flight. */
+/* Hands the pack writer of @type to an uploader, which finishes it, and
+ * starts a new one. Called with the lock held; waits while too many packs
+ * are in flight. */
 static void
 flush_pack_locked (Backup *backup, CofferBlobType type)
 {
@@ -308,7 +316,8 @@ flush_pack_locked (Backup *backup, CofferBlobType type)
     return;
 
   upload = g_new0 (Upload, 1);
-  upload->bytes = coffer_pack_writer_finish (backup->writers[type], upload->name, &upload->entries);
+  upload->writer = backup->writers[type];
+  backup->writers[type] = coffer_pack_writer_new (backup->options->keys, type);
   backup->packs_in_flight++;
   g_thread_pool_push (backup->uploaders, upload, NULL);
 }
