@@ -292,6 +292,52 @@ coffer_test_keyring_start (CofferTestBus *bus)
   return keyring;
 }
 
+/* Starts the agent on the bus of @self and waits until it owns its name. */
+static void
+spawn_agent (CofferTestAgent *self)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean appeared = FALSE;
+  gboolean timed_out = FALSE;
+  guint watch_id;
+  guint timeout_id;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                coffer_test_bus_get_address (self->bus), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", self->state_home, TRUE);
+  /* The test's own isolated folders. */
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  self->agent = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("COFFER_AGENT"), NULL);
+  g_assert_no_error (error);
+
+  if (self->connection == NULL)
+    self->connection =
+        g_dbus_connection_new_for_address_sync (coffer_test_bus_get_address (self->bus),
+                                                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                    G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  watch_id = g_bus_watch_name_on_connection (self->connection, AGENT_BUS_NAME,
+                                             G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared_cb, NULL,
+                                             &appeared, NULL);
+  timeout_id = g_timeout_add_seconds (20, timeout_cb, &timed_out);
+  while (!appeared && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_bus_unwatch_name (watch_id);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+
+  if (!appeared)
+    g_error ("The agent did not own %s within 20 seconds", AGENT_BUS_NAME);
+}
+
 /**
  * coffer_test_agent_start:
  * @state_home: the agent's XDG_STATE_HOME
@@ -303,12 +349,6 @@ static CofferTestAgent *
 agent_start (const char *state_home, gboolean with_keyring)
 {
   CofferTestAgent *self = g_new0 (CofferTestAgent, 1);
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GError) error = NULL;
-  gboolean appeared = FALSE;
-  gboolean timed_out = FALSE;
-  guint watch_id;
-  guint timeout_id;
 
   self->state_home = g_strdup (state_home);
   self->bus = coffer_test_bus_up ();
@@ -324,39 +364,7 @@ agent_start (const char *state_home, gboolean with_keyring)
         }
     }
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
-                                coffer_test_bus_get_address (self->bus), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", state_home, TRUE);
-  /* The test's own isolated folders. */
-  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  self->agent = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("COFFER_AGENT"), NULL);
-  g_assert_no_error (error);
-
-  self->connection =
-      g_dbus_connection_new_for_address_sync (coffer_test_bus_get_address (self->bus),
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  watch_id = g_bus_watch_name_on_connection (self->connection, AGENT_BUS_NAME,
-                                             G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared_cb, NULL,
-                                             &appeared, NULL);
-  timeout_id = g_timeout_add_seconds (20, timeout_cb, &timed_out);
-  while (!appeared && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_bus_unwatch_name (watch_id);
-  if (!timed_out)
-    g_source_remove (timeout_id);
-
-  if (!appeared)
-    g_error ("The agent did not own %s within 20 seconds", AGENT_BUS_NAME);
-
+  spawn_agent (self);
   return self;
 }
 
@@ -380,6 +388,40 @@ CofferTestAgent *
 coffer_test_agent_start_with_keyring (const char *state_home)
 {
   return agent_start (state_home, TRUE);
+}
+
+/**
+ * coffer_test_agent_restart:
+ * @self: a running agent
+ *
+ * Stops the agent with SIGTERM and starts it again on the same bus, with the
+ * same keyring and state: what a reboot or a new login does to it.
+ */
+void
+coffer_test_agent_restart (CofferTestAgent *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_send_signal (self->agent, SIGTERM);
+  g_subprocess_wait_check (self->agent, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&self->agent);
+  /* The bus drops the old agent's name once it sees it gone. */
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr (GVariant) owner = g_dbus_connection_call_sync (
+          self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+          "NameHasOwner", g_variant_new ("(s)", AGENT_BUS_NAME), G_VARIANT_TYPE ("(b)"),
+          G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      gboolean has_owner = TRUE;
+
+      g_assert_no_error (error);
+      g_variant_get (owner, "(b)", &has_owner);
+      if (!has_owner)
+        break;
+      g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+    }
+  spawn_agent (self);
 }
 
 /**

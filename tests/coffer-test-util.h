@@ -37,6 +37,7 @@ typedef struct
 
 CofferTestAgent *coffer_test_agent_start (const char *state_home);
 CofferTestAgent *coffer_test_agent_start_with_keyring (const char *state_home);
+void coffer_test_agent_restart (CofferTestAgent *self);
 void coffer_test_agent_stop (CofferTestAgent *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferTestAgent, coffer_test_agent_stop)
 

@@ -273,6 +273,24 @@ keys_copy (const CofferMasterKeys *keys)
   return copy;
 }
 
+/**
+ * agent_job_remember_keys:
+ * @machine_id: the machine the keys belong to
+ * @keys: its master keys, just unwrapped or made by a registration
+ *
+ * Keeps a copy of @keys for the jobs of @machine_id.
+ */
+void
+agent_job_remember_keys (const char *machine_id, const CofferMasterKeys *keys)
+{
+  g_mutex_lock (&keys_lock);
+  g_clear_pointer (&keys_cached, coffer_master_keys_free);
+  g_free (keys_machine);
+  keys_machine = g_strdup (machine_id);
+  keys_cached = keys_copy (keys);
+  g_mutex_unlock (&keys_lock);
+}
+
 /* The agent's one throttle: every vault a job or a browsing call opens
  * passes its bytes through it, so a change of settings reaches them all. */
 static CofferThrottle *vault_throttle;
@@ -347,12 +365,7 @@ agent_unlock (CofferCatalog *catalog,
   coffer_passphrase_free (g_steal_pointer (&passphrase));
   if (*out_keys == NULL)
     return FALSE;
-  g_mutex_lock (&keys_lock);
-  g_clear_pointer (&keys_cached, coffer_master_keys_free);
-  g_free (keys_machine);
-  keys_machine = g_strdup (registration->machine_id);
-  keys_cached = keys_copy (*out_keys);
-  g_mutex_unlock (&keys_lock);
+  agent_job_remember_keys (registration->machine_id, *out_keys);
   *out_registration = g_steal_pointer (&registration);
   *out_vault = g_steal_pointer (&vault);
   return TRUE;

@@ -39,6 +39,7 @@ void agent_job_run_stop_policy (AgentJob *self, GAsyncReadyCallback callback, gp
 const CofferJobRecord *agent_job_get_record (AgentJob *self);
 gboolean agent_job_run_finish (AgentJob *self, GAsyncResult *result);
 void agent_job_forget_keys (void);
+void agent_job_remember_keys (const char *machine_id, const CofferMasterKeys *keys);
 void agent_job_set_throttle (CofferThrottle *throttle);
 gboolean agent_unlock (CofferCatalog *catalog,
                        const char *state_dir,

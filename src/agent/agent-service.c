@@ -418,6 +418,7 @@ register_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
   g_autoptr (GBytes) credentials = NULL;
   GError *error = NULL;
   CofferRegisterRequest request = { 0 };
+  g_autoptr (CofferMasterKeys) keys = NULL;
 
   credentials = read_credentials (data->fd, &request.credentials_world_readable, &error);
   if (credentials == NULL)
@@ -435,12 +436,15 @@ register_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
   data->warnings = g_ptr_array_new_with_free_func (g_free);
   data->registration = coffer_register_sync (self->catalog, self->state_dir, &request,
                                              g_get_real_time () / G_USEC_PER_SEC, data->warnings,
-                                             cancellable, &error);
+                                             &keys, cancellable, &error);
   if (data->registration == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
+  /* The first backup need not run scrypt again. */
+  if (keys != NULL)
+    agent_job_remember_keys (data->registration->machine_id, keys);
   data->passphrase_storage =
       g_strdup (passphrase_storage (self, data->registration->machine_id, cancellable));
   g_task_return_boolean (task, TRUE);

@@ -421,6 +421,8 @@ record_registration (CofferCatalog *catalog,
  * @request: what to register
  * @now: the time, Unix seconds (expiry is judged by it)
  * @warnings: (element-type utf8): where to add what the user should know
+ * @out_keys: (out) (optional) (transfer full): the machine's master keys,
+ *   so that the first backup need not unwrap them again
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -435,6 +437,7 @@ coffer_register_sync (CofferCatalog *catalog,
                       const CofferRegisterRequest *request,
                       gint64 now,
                       GPtrArray *warnings,
+                      CofferMasterKeys **out_keys,
                       GCancellable *cancellable,
                       GError **error)
 {
@@ -549,6 +552,8 @@ coffer_register_sync (CofferCatalog *catalog,
                                          "Keep such files private (chmod 600) and delete them "
                                          "once the server is registered."));
   enable_systemd_unit (warnings);
+  if (out_keys != NULL)
+    *out_keys = g_steal_pointer (&keys);
   return g_steal_pointer (&registration);
 }
 

@@ -46,6 +46,7 @@ CofferRegistration *coffer_register_sync (CofferCatalog *catalog,
                                           const CofferRegisterRequest *request,
                                           gint64 now,
                                           GPtrArray *warnings,
+                                          CofferMasterKeys **out_keys,
                                           GCancellable *cancellable,
                                           GError **error);
 gboolean coffer_unregister_sync (CofferCatalog *catalog,

@@ -591,8 +591,10 @@ test_locked_keyring_is_reported (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "status"), ==, 0);
   g_assert_nonnull (strstr (fixture->out, "Passphrase kept:   Secret Service"));
 
-  /* 09:00 comes while the keyring is locked: the job says so at once,
-   * without asking anyone to unlock it. */
+  /* After a restart (a reboot, a new login) the agent has to read the
+   * passphrase again. 09:00 comes while the keyring is locked: the job says
+   * so at once, without asking anyone to unlock it. */
+  coffer_test_agent_restart (fixture->agent);
   lock_keyring (fixture);
   set_clock (fixture, local_time (3, 24, 9, 0, 30));
   for (int i = 0; i < 300 && count_jobs (fixture, "backup", "failed") == 0; i++)
