@@ -2,9 +2,9 @@
  *
  * The structure check reads every recovery point and walks its trees: every
  * tree and chunk they name must be in the index, and every pack the index
- * names must exist. With read_data, every pack is read in full: its name must
- * be the SHA-256 of its bytes, its header must open, and every blob in it
- * must decrypt and match its id. A problem names the damaged object and the
+ * names must exist. With read_data, every pack is read in full: its header
+ * must open, its bytes must give its name (coffer_pack_name_matches()), and
+ * every blob in it must decrypt and match its id. A problem names the damaged object and the
  * files that need it; the check goes on to find them all. Packs that no index
  * names are not damage: an interrupted backup leaves them, and prune removes
  * them.
@@ -174,7 +174,6 @@ read_pack (Check *check, CofferStoreEntry *entry, GError **error)
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GArray) entries = NULL;
   g_autoptr (GError) local_error = NULL;
-  g_autofree char *digest = NULL;
   gsize size;
   const guint8 *data;
 
@@ -183,11 +182,6 @@ read_pack (Check *check, CofferStoreEntry *entry, GError **error)
     return FALSE;
   data = g_bytes_get_data (bytes, &size);
 
-  digest = coffer_sha256_hex_bytes (bytes);
-  if (!g_str_equal (digest, name))
-    add_item (check->result->problems, entry->name,
-              "Pack is damaged: its contents do not match its name.");
-
   entries = coffer_pack_read_header (check->keys, name, bytes, size, &local_error);
   if (entries == NULL)
     {
@@ -195,6 +189,9 @@ read_pack (Check *check, CofferStoreEntry *entry, GError **error)
       add_item (check->result->problems, entry->name, reason);
       return TRUE;
     }
+  if (!coffer_pack_name_matches (name, bytes, entries))
+    add_item (check->result->problems, entry->name,
+              "Pack is damaged: its contents do not match its name.");
 
   for (guint i = 0; i < entries->len; i++)
     {

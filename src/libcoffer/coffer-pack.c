@@ -4,7 +4,8 @@
  * blobs of one type, back to back, then an encrypted header listing each
  * blob's id, place and sizes, then the header's length. The header makes a
  * pack self-describing, so an index can be rebuilt from the packs alone. A
- * pack is named by the SHA-256 of all its bytes and written once.
+ * pack is named by the SHA-256 of its header and its blobs' tags, which
+ * authenticate every other byte, and written once.
  *
  * Headers are read from a vault: every count, offset and length in them is
  * checked before it is used, and the blobs must tile the pack exactly, from
@@ -23,8 +24,13 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
-#define HEADER_VERSION 1
+/* Format 1 named a pack by the SHA-256 of all its bytes; format 2 by the
+ * SHA-256 of its header and its blobs' tags (see coffer_pack_compute_name()).
+ * Both are read; format 2 is written. */
+#define HEADER_VERSION 2
+#define HEADER_VERSION_FULL_HASH 1
 #define HEADER_KEY_LABEL "coffer-pack-header"
 /* version | nonce | … | tag */
 #define HEADER_OVERHEAD (1 + COFFER_GCM_NONCE_SIZE + COFFER_GCM_TAG_SIZE)
@@ -216,11 +222,47 @@ coffer_pack_writer_is_full (CofferPackWriter *self)
          self->entries->len >= COFFER_PACK_MAX_ENTRIES;
 }
 
+/* The name of a format 2 pack: the SHA-256 of its tail (the header and its
+ * length) followed by the tag, the last 16 bytes, of each blob in order. The
+ * header lists every blob's id, place and size, and a blob's tag
+ * authenticates its ciphertext: so the name still stands for every byte of
+ * the pack, but hashing it costs a few kilobytes, not 16 MiB. */
+static void
+compute_name (const guint8 *data,
+              gsize size,
+              gsize header_offset,
+              GArray *entries,
+              char out_name[COFFER_PACK_NAME_LENGTH + 1])
+{
+  static const char digits[] = "0123456789abcdef";
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+  guint8 digest[32];
+  gboolean ok;
+
+  ok = ctx != NULL && EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL) == 1 &&
+       EVP_DigestUpdate (ctx, data + header_offset, size - header_offset) == 1;
+  for (guint i = 0; ok && i < entries->len; i++)
+    {
+      const CofferPackEntry *entry = &g_array_index (entries, CofferPackEntry, i);
+      ok = EVP_DigestUpdate (ctx, data + entry->offset + entry->length - COFFER_GCM_TAG_SIZE,
+                             COFFER_GCM_TAG_SIZE) == 1;
+    }
+  ok = ok && EVP_DigestFinal_ex (ctx, digest, NULL) == 1;
+  EVP_MD_CTX_free (ctx);
+  if (!ok)
+    g_error ("SHA-256 failed");
+  for (gsize i = 0; i < sizeof digest; i++)
+    {
+      out_name[2 * i] = digits[digest[i] >> 4];
+      out_name[2 * i + 1] = digits[digest[i] & 0xf];
+    }
+  out_name[COFFER_PACK_NAME_LENGTH] = '\0';
+}
+
 /**
  * coffer_pack_writer_finish:
  * @self: a writer holding at least one blob
- * @out_name: (out caller-allocates): the pack's name, the lower-case hex
- *   SHA-256 of its bytes
+ * @out_name: (out caller-allocates): the pack's name (FORMAT.md, "Pack")
  * @out_entries: (out) (transfer full) (optional): the blobs it holds
  *   (element type #CofferPackEntry), for coffer_index_add_pack()
  *
@@ -274,10 +316,7 @@ coffer_pack_writer_finish (CofferPackWriter *self,
     g_error ("AES-256-GCM encryption failed");
   coffer_put_le32 (header + header_size, header_size);
 
-  {
-    g_autofree char *name = coffer_sha256_hex (self->data->data, self->data->len);
-    memcpy (out_name, name, COFFER_PACK_NAME_LENGTH + 1);
-  }
+  compute_name (self->data->data, self->data->len, header_offset, self->entries, out_name);
 
   pack = g_byte_array_free_to_bytes (self->data);
   if (out_entries != NULL)
@@ -520,7 +559,7 @@ coffer_pack_read_header (const CofferMasterKeys *keys,
                    header[0]);
       return NULL;
     }
-  if (header[0] != HEADER_VERSION)
+  if (header[0] != HEADER_VERSION && header[0] != HEADER_VERSION_FULL_HASH)
     {
       set_corrupt (error, pack_name, "its header's format %u is unknown", header[0]);
       return NULL;
@@ -530,6 +569,48 @@ coffer_pack_read_header (const CofferMasterKeys *keys,
   if (entries == NULL)
     set_corrupt (error, pack_name, "%s", problem);
   return entries;
+}
+
+/**
+ * coffer_pack_name_matches:
+ * @pack_name: the name the pack is stored under
+ * @pack: the whole pack
+ * @entries: (element-type CofferPackEntry): its blobs, from
+ *   coffer_pack_read_header() on the same bytes
+ *
+ * Whether the pack's bytes give its name: the SHA-256 of every byte for a
+ * format 1 pack, of its header and blob tags for a format 2 one. Blobs
+ * changed without their tags are caught when they are opened.
+ *
+ * Returns: %TRUE when the name matches
+ */
+gboolean
+coffer_pack_name_matches (const char *pack_name, GBytes *pack, GArray *entries)
+{
+  char name[COFFER_PACK_NAME_LENGTH + 1];
+  const guint8 *data;
+  gsize size;
+  gsize header_offset;
+
+  g_return_val_if_fail (pack_name != NULL, FALSE);
+  g_return_val_if_fail (pack != NULL, FALSE);
+  g_return_val_if_fail (entries != NULL && entries->len > 0, FALSE);
+
+  data = g_bytes_get_data (pack, &size);
+  /* The header starts where the last blob ends (the reader checked). */
+  {
+    const CofferPackEntry *last = &g_array_index (entries, CofferPackEntry, entries->len - 1);
+    header_offset = (gsize) last->offset + last->length;
+  }
+  g_return_val_if_fail (header_offset < size, FALSE);
+
+  if (data[header_offset] == HEADER_VERSION_FULL_HASH)
+    {
+      g_autofree char *digest = coffer_sha256_hex (data, size);
+      return g_str_equal (digest, pack_name);
+    }
+  compute_name (data, size, header_offset, entries, name);
+  return g_str_equal (name, pack_name);
 }
 
 /**

@@ -62,6 +62,7 @@ GArray *coffer_pack_read_header (const CofferMasterKeys *keys,
                                  GError **error);
 guint32 coffer_pack_header_length (GBytes *last4, GError **error);
 
+gboolean coffer_pack_name_matches (const char *pack_name, GBytes *pack, GArray *entries);
 char *coffer_pack_object_name (const char *machine_id, const char *pack_name);
 
 G_END_DECLS

@@ -135,12 +135,28 @@ test_round_trip (void)
   const guint8 *data = g_bytes_get_data (pack->pack, &size);
   guint32 end = 0;
 
-  digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, pack->pack);
-  g_assert_cmpstr (pack->name, ==, digest);
-
   entries = read_header (pack, data, size, &error);
   g_assert_no_error (error);
   assert_entries_equal (entries, pack->entries);
+
+  /* Named by the SHA-256 of its header (with its length) and then each
+   * blob's tag, its last 16 bytes: FORMAT.md, "Pack (format 2)". */
+  {
+    g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+    const CofferPackEntry *last = &g_array_index (entries, CofferPackEntry, entries->len - 1);
+    gsize header_at = last->offset + last->length;
+
+    g_assert_cmpuint (data[header_at], ==, 2);
+    g_checksum_update (checksum, data + header_at, size - header_at);
+    for (guint i = 0; i < entries->len; i++)
+      {
+        const CofferPackEntry *entry = &g_array_index (entries, CofferPackEntry, i);
+        g_checksum_update (checksum, data + entry->offset + entry->length - 16, 16);
+      }
+    digest = g_strdup (g_checksum_get_string (checksum));
+  }
+  g_assert_cmpstr (pack->name, ==, digest);
+  g_assert_true (coffer_pack_name_matches (pack->name, pack->pack, entries));
   for (guint i = 0; i < entries->len; i++)
     {
       const CofferPackEntry *entry = &g_array_index (entries, CofferPackEntry, i);
@@ -447,7 +463,8 @@ test_forged_headers (void)
   const guint32 wraps[][3] = { { 0, 100, 200 }, { 100, 50, 20 }, { G_MAXUINT32 - 10, 40, 200 } };
 
   assert_forged (keys, 1, COFFER_BLOB_DATA, 3, good, 3, 180, -1);
-  assert_forged (keys, 2, COFFER_BLOB_DATA, 3, good, 3, 180, COFFER_ERROR_NEWER_FORMAT);
+  assert_forged (keys, 2, COFFER_BLOB_DATA, 3, good, 3, 180, -1);
+  assert_forged (keys, 3, COFFER_BLOB_DATA, 3, good, 3, 180, COFFER_ERROR_NEWER_FORMAT);
   assert_forged (keys, 0, COFFER_BLOB_DATA, 3, good, 3, 180, COFFER_ERROR_CORRUPT);
   assert_forged (keys, 1, 2, 3, good, 3, 180, COFFER_ERROR_CORRUPT);
   assert_forged (keys, 1, COFFER_BLOB_DATA, 2, good, 3, 180, COFFER_ERROR_CORRUPT);
@@ -463,6 +480,55 @@ test_forged_headers (void)
   assert_forged (keys, 1, COFFER_BLOB_DATA, 3, too_long, 3, 180, COFFER_ERROR_CORRUPT);
   assert_forged (keys, 1, COFFER_BLOB_DATA, 3, too_big, 3, 180, COFFER_ERROR_CORRUPT);
   assert_forged (keys, 1, COFFER_BLOB_DATA, 3, wraps, 3, 180, COFFER_ERROR_CORRUPT);
+}
+
+/* A format 1 pack (named by all its bytes) is still read and its name
+ * checked; in either format, a changed header or tag no longer matches the
+ * name, and a changed ciphertext fails its blob's tag. */
+static void
+test_name_matches (void)
+{
+  g_autoptr (Pack) pack = make_pack (COFFER_BLOB_DATA, 4, 3000);
+  g_autoptr (CofferMasterKeys) keys = coffer_master_keys_generate ();
+  const guint32 good[][3] = { { 0, 100, 200 }, { 100, 50, 20 }, { 150, 30, 0 } };
+  g_autoptr (GBytes) old = forge_pack (keys, 1, COFFER_BLOB_DATA, 3, good, 3, 180);
+  g_autofree char *old_name = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, old);
+  g_autoptr (GArray) old_entries = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize size = g_bytes_get_size (pack->pack);
+  const CofferPackEntry *second = &g_array_index (pack->entries, CofferPackEntry, 1);
+  const gsize places[] = { second->offset + second->length - 1, size - 30, size - 1 };
+
+  old_entries = coffer_pack_read_header (keys, old_name, old, g_bytes_get_size (old), &error);
+  g_assert_no_error (error);
+  g_assert_true (coffer_pack_name_matches (old_name, old, old_entries));
+  g_assert_false (coffer_pack_name_matches (pack->name, old, old_entries));
+  g_assert_true (coffer_pack_name_matches (pack->name, pack->pack, pack->entries));
+
+  /* A tag, the header, its length. */
+  for (guint i = 0; i < G_N_ELEMENTS (places); i++)
+    {
+      g_autofree guint8 *copy = g_memdup2 (g_bytes_get_data (pack->pack, NULL), size);
+      g_autoptr (GBytes) damaged = NULL;
+
+      copy[places[i]] ^= 0x20;
+      damaged = g_bytes_new_take (g_steal_pointer (&copy), size);
+      g_assert_false (coffer_pack_name_matches (pack->name, damaged, pack->entries));
+    }
+
+  /* The ciphertext: the name stands, the blob does not open. */
+  {
+    g_autofree guint8 *copy = g_memdup2 (g_bytes_get_data (pack->pack, NULL), size);
+    g_autoptr (GBytes) damaged = NULL;
+    g_autoptr (GBytes) opened = NULL;
+
+    copy[second->offset + second->length / 2] ^= 0x01;
+    damaged = g_bytes_new_take (g_steal_pointer (&copy), size);
+    g_assert_true (coffer_pack_name_matches (pack->name, damaged, pack->entries));
+    opened = open_blob (pack, g_bytes_get_data (damaged, NULL), second, &error);
+    g_assert_null (opened);
+    g_assert_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT);
+  }
 }
 
 static void
@@ -516,6 +582,7 @@ main (int argc, char **argv)
   g_test_add_func ("/libcoffer/pack/truncated-is-corrupt", test_truncated);
   g_test_add_func ("/libcoffer/pack/header-length-bounds", test_header_length_bounds);
   g_test_add_func ("/libcoffer/pack/forged-headers", test_forged_headers);
+  g_test_add_func ("/libcoffer/pack/name-matches", test_name_matches);
   g_test_add_func ("/libcoffer/pack/wrong-keys", test_wrong_keys);
   g_test_add_func ("/libcoffer/pack/larger-than-any-pack", test_too_large);
   g_test_add_func ("/libcoffer/pack/object-name", test_object_name);
