@@ -109,6 +109,27 @@ test_compressible (void)
   assert_opens_to (keys, id, COFFER_BLOB_DATA, blob, plain);
 }
 
+/* Bytes that look random to a glance but use 7 bits of 8 are compressed:
+ * the sample that spares zstd on random data does not skip them. */
+static void
+test_seven_bit_noise_is_compressed (void)
+{
+  g_autoptr (CofferMasterKeys) keys = coffer_master_keys_generate ();
+  g_autoptr (GBytes) random = random_bytes (256 * 1024);
+  g_autofree guint8 *masked = g_memdup2 (g_bytes_get_data (random, NULL), 256 * 1024);
+  g_autoptr (GBytes) plain = NULL;
+  g_autoptr (GBytes) blob = NULL;
+  guint8 id[32];
+
+  for (gsize i = 0; i < 256 * 1024; i++)
+    masked[i] &= 0x7f;
+  plain = g_bytes_new (masked, 256 * 1024);
+  blob = seal (keys, plain, COFFER_BLOB_DATA, id);
+  g_assert_cmpuint (((const guint8 *) g_bytes_get_data (blob, NULL))[1], ==, 1);
+  g_assert_cmpuint (g_bytes_get_size (blob), <, 256 * 1024 * 15 / 16);
+  assert_opens_to (keys, id, COFFER_BLOB_DATA, blob, plain);
+}
+
 static void
 test_incompressible (void)
 {
@@ -404,6 +425,8 @@ main (int argc, char **argv)
   g_test_add_func ("/libcoffer/blob/id-is-keyed", test_id_is_keyed);
   g_test_add_func ("/libcoffer/blob/compressible-is-compressed", test_compressible);
   g_test_add_func ("/libcoffer/blob/incompressible-is-stored-raw", test_incompressible);
+  g_test_add_func ("/libcoffer/blob/seven-bit-noise-is-compressed",
+                   test_seven_bit_noise_is_compressed);
   g_test_add_func ("/libcoffer/blob/small-sizes", test_small_sizes);
   g_test_add_func ("/libcoffer/blob/new-nonce-each-time", test_same_plaintext_new_nonce);
   g_test_add_func ("/libcoffer/blob/every-flipped-bit-is-corrupt", test_every_bit_flipped);
