@@ -58,6 +58,10 @@ open_db (CofferFilesCache *self, const char *path, GError **error)
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                        NULL) != SQLITE_OK ||
       sqlite3_exec (self->db,
+                    /* Only the job holding it uses the cache: taking the
+                     * lock once, not at each of a backup's lookups (two
+                     * fcntl calls each), saves a second per 100,000 files. */
+                    "PRAGMA locking_mode = EXCLUSIVE;"
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                     "CREATE TABLE IF NOT EXISTS files ("
                     "  path TEXT PRIMARY KEY NOT NULL,"
