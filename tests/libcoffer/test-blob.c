@@ -130,6 +130,48 @@ test_seven_bit_noise_is_compressed (void)
   assert_opens_to (keys, id, COFFER_BLOB_DATA, blob, plain);
 }
 
+/* The HMAC a thread keeps per key gives what GLib's HMAC gives: one key
+ * after another, more keys than it keeps, a key too long to keep, and from
+ * several threads at once. */
+static gpointer
+hmac_agrees (gpointer data)
+{
+  guint8 keys[6][32];
+  guint8 long_key[100];
+  guint8 message[300];
+
+  coffer_random_bytes (keys, sizeof keys);
+  coffer_random_bytes (long_key, sizeof long_key);
+  for (guint round = 0; round < 200; round++)
+    {
+      const guint8 *key = round % 7 == 6 ? long_key : keys[(round * 5) % 6];
+      gsize key_size = round % 7 == 6 ? sizeof long_key : 32;
+      gsize size = round % sizeof message;
+      g_autofree char *expected = NULL;
+      g_autofree char *got = NULL;
+      guint8 out[32];
+
+      coffer_random_bytes (message, sizeof message);
+      coffer_hmac_sha256 (key, key_size, message, size, out);
+      expected = g_compute_hmac_for_data (G_CHECKSUM_SHA256, key, key_size, message, size);
+      got = coffer_blob_id_to_hex (out);
+      g_assert_cmpstr (got, ==, expected);
+    }
+  return NULL;
+}
+
+static void
+test_hmac_matches_glib (void)
+{
+  GThread *threads[4];
+
+  hmac_agrees (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("hmac", hmac_agrees, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+}
+
 static void
 test_incompressible (void)
 {
@@ -423,6 +465,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/libcoffer/blob/id-is-keyed", test_id_is_keyed);
+  g_test_add_func ("/libcoffer/blob/hmac-matches-glib", test_hmac_matches_glib);
   g_test_add_func ("/libcoffer/blob/compressible-is-compressed", test_compressible);
   g_test_add_func ("/libcoffer/blob/incompressible-is-stored-raw", test_incompressible);
   g_test_add_func ("/libcoffer/blob/seven-bit-noise-is-compressed",
