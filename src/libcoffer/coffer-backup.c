@@ -7,7 +7,11 @@
  *        |  open files             opens each file and queues it
  *        v
  *   workers (one per core)         files cache, or read → chunk → id →
- *        |  sealed blobs           (not in the index) compress + encrypt
+ *        |  sealed blobs           (not in the index) compress + encrypt;
+ *        |                         a large file's chunks are compressed
+ *        |                         and encrypted by the sealers (one per
+ *        |                         core), so a big file late in the walk
+ *        |                         does not leave the other cores idle
  *        v
  *   pack writers (data, tree)      ~16 MiB packs, one type each
  *        |  finished packs
@@ -54,6 +58,10 @@
 #define MAX_QUEUED_FILES_PER_WORKER 4
 /* Packs waiting for or in an upload, beyond one per uploader. */
 #define EXTRA_PACKS_IN_FLIGHT 1
+/* Chunks at least this large go to the sealers, at most this many per
+ * worker at once (each a copy of at most 4 MiB). */
+#define SEAL_ELSEWHERE_MIN COFFER_CHUNK_MIN
+#define MAX_SEALS_PER_WORKER 2
 #define CHECKPOINT_PACKS 64
 #define CHECKPOINT_SECONDS (5 * 60)
 
@@ -77,6 +85,7 @@ typedef struct
   Dir *dir;
   CofferNode *node;
   int fd;
+  struct stat st; /* fstat of fd when the walker opened it */
   char *path;
   guint64 fsid;
 } FileTask;
@@ -95,6 +104,7 @@ struct _Backup
   guint64 next_hardlink_group;
 
   GThreadPool *workers;
+  GThreadPool *sealers;
   GThreadPool *uploaders;
   guint n_uploaders; /* the store's concurrency */
 
@@ -103,11 +113,15 @@ struct _Backup
   CofferPackWriter *writers[COFFER_BLOB_N_TYPES];
   GHashTable *pending_ids; /* blobs in a pack writer or an upload, not yet in the index */
   guint queued_files;
+  guint queued_seals;
+  guint seal_waiters;      /* workers waiting for room among the seals */
+  gboolean walker_waiting; /* for room in the file queue */
   guint packs_in_flight;
   guint packs_since_checkpoint;
   gint64 last_checkpoint;
   gboolean root_done;
-  GError *error; /* the first error: it stops the backup */
+  GError *error;  /* the first error: it stops the backup */
+  gint has_error; /* error != NULL, read without the lock */
   GPtrArray *failed;
 
   CofferBackupProgress totals; /* atomically updated counters */
@@ -149,25 +163,22 @@ fail (Backup *backup, GError *error)
     backup->error = error;
   else
     g_error_free (error);
+  g_atomic_int_set (&backup->has_error, TRUE);
   g_cond_broadcast (&backup->cond);
   g_mutex_unlock (&backup->lock);
 }
 
+/* Asked for every file and every buffer read: it takes no lock. */
 static gboolean
 stopped (Backup *backup)
 {
-  gboolean result;
-
   if (g_cancellable_is_cancelled (backup->cancellable))
     {
       GError *error = NULL;
       g_cancellable_set_error_if_cancelled (backup->cancellable, &error);
       fail (backup, error);
     }
-  g_mutex_lock (&backup->lock);
-  result = backup->error != NULL;
-  g_mutex_unlock (&backup->lock);
-  return result;
+  return g_atomic_int_get (&backup->has_error);
 }
 
 static void
@@ -322,6 +333,51 @@ flush_pack_locked (Backup *backup, CofferBlobType type)
   g_thread_pool_push (backup->uploaders, upload, NULL);
 }
 
+/* Compresses and encrypts a blob, then adds it to its pack. */
+static void
+seal_and_add (Backup *backup,
+              CofferBlobType type,
+              const guint8 id[COFFER_BLOB_ID_SIZE],
+              const guint8 *data,
+              gsize size)
+{
+  g_autoptr (GBytes) sealed = NULL;
+
+  /* Compression and encryption run in parallel, outside the lock. */
+  sealed = coffer_blob_seal (backup->options->keys, id, type, data, size,
+                             COFFER_BLOB_DEFAULT_ZSTD_LEVEL);
+  g_mutex_lock (&backup->lock);
+  coffer_pack_writer_add (backup->writers[type], id, sealed, size);
+  if (coffer_pack_writer_is_full (backup->writers[type]))
+    flush_pack_locked (backup, type);
+  g_mutex_unlock (&backup->lock);
+}
+
+typedef struct
+{
+  guint8 id[COFFER_BLOB_ID_SIZE];
+  guint8 *data;
+  gsize size;
+} SealTask;
+
+static void
+seal_run (gpointer data, gpointer user_data)
+{
+  SealTask *task = data;
+  Backup *backup = user_data;
+
+  if (!stopped (backup))
+    seal_and_add (backup, COFFER_BLOB_DATA, task->id, task->data, task->size);
+  g_free (task->data);
+  g_free (task);
+
+  g_mutex_lock (&backup->lock);
+  backup->queued_seals--;
+  if (backup->seal_waiters > 0)
+    g_cond_broadcast (&backup->cond);
+  g_mutex_unlock (&backup->lock);
+}
+
 /* Stores a blob unless the vault or this backup has it already. */
 static void
 store_blob (Backup *backup,
@@ -330,7 +386,7 @@ store_blob (Backup *backup,
             const guint8 *data,
             gsize size)
 {
-  g_autoptr (GBytes) sealed = NULL;
+  SealTask *task;
   gboolean known;
 
   if (coffer_index_contains (backup->index, id))
@@ -341,14 +397,30 @@ store_blob (Backup *backup,
   if (known)
     return;
 
-  /* Compression and encryption run in parallel, outside the lock. */
-  sealed = coffer_blob_seal (backup->options->keys, id, type, data, size,
-                             COFFER_BLOB_DEFAULT_ZSTD_LEVEL);
+  if (type != COFFER_BLOB_DATA || size < SEAL_ELSEWHERE_MIN)
+    {
+      seal_and_add (backup, type, id, data, size);
+      return;
+    }
+
+  /* A large chunk: a sealer compresses and encrypts it while this worker
+   * reads and chunks on. */
   g_mutex_lock (&backup->lock);
-  coffer_pack_writer_add (backup->writers[type], id, sealed, size);
-  if (coffer_pack_writer_is_full (backup->writers[type]))
-    flush_pack_locked (backup, type);
+  while (backup->queued_seals >= MAX_SEALS_PER_WORKER * backup->options->workers &&
+         backup->error == NULL)
+    {
+      backup->seal_waiters++;
+      g_cond_wait (&backup->cond, &backup->lock);
+      backup->seal_waiters--;
+    }
+  backup->queued_seals++;
   g_mutex_unlock (&backup->lock);
+
+  task = g_new (SealTask, 1);
+  memcpy (task->id, id, COFFER_BLOB_ID_SIZE);
+  task->data = g_memdup2 (data, size);
+  task->size = size;
+  g_thread_pool_push (backup->sealers, task, NULL);
 }
 
 /* ---- Folders -------------------------------------------------------------- */
@@ -581,8 +653,25 @@ take_from_cache (
     return FALSE;
   node->chunks = g_steal_pointer (&cached);
   add_counter (&backup->totals.bytes_scanned, st->st_size);
-  coffer_files_cache_stage (backup->files_cache, path, &stamp, node->chunks);
+  /* Its row stays as it is: writing it again would change nothing. */
   return TRUE;
+}
+
+/* Each worker thread reads into one buffer for all its files: allocating
+ * 8 MiB a file, and faulting its pages in, cost more than small files do. */
+static GPrivate read_buffer_key = G_PRIVATE_INIT (g_free);
+
+static guint8 *
+thread_read_buffer (void)
+{
+  guint8 *buffer = g_private_get (&read_buffer_key);
+
+  if (buffer == NULL)
+    {
+      buffer = g_malloc (READ_BUFFER_SIZE);
+      g_private_set (&read_buffer_key, buffer);
+    }
+  return buffer;
 }
 
 static void
@@ -591,17 +680,18 @@ file_run (gpointer data, gpointer user_data)
   FileTask *task = data;
   Backup *backup = user_data;
   CofferFileStamp stamp = { 0 };
-  g_autofree guint8 *buffer = NULL;
+  guint8 *buffer;
   g_autofree char *reason = NULL;
-  struct stat before, after;
+  struct stat before = task->st;
+  struct stat after;
   gboolean ok = FALSE;
 
-  if (stopped (backup) || fstat (task->fd, &before) != 0)
+  if (stopped (backup))
     goto done;
 
   stamp_from_stat (&stamp, &before, task->fsid);
 
-  buffer = g_malloc (READ_BUFFER_SIZE);
+  buffer = thread_read_buffer ();
   /* A file that changes while it is read is read once more, then reported. */
   for (int attempt = 0; attempt < 2 && !ok; attempt++)
     {
@@ -645,7 +735,9 @@ done:
 
   g_mutex_lock (&backup->lock);
   backup->queued_files--;
-  g_cond_broadcast (&backup->cond);
+  /* Waking the walker only when it waits spares a system call a file. */
+  if (backup->walker_waiting)
+    g_cond_broadcast (&backup->cond);
   g_mutex_unlock (&backup->lock);
   g_free (task->path);
   g_free (task);
@@ -677,6 +769,104 @@ child_path (const char *parent, const char *name)
 
 static void walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev);
 
+/* Handles a regular file: opens it once, for its extended attributes and,
+ * unless the files cache knows it, for a worker to read. */
+static void
+walk_file (Backup *backup, Dir *dir, int dirfd, const char *name, const char *path, guint64 fsid)
+{
+  g_autoptr (GError) error = NULL;
+  CofferNode *node;
+  FileTask *task;
+  struct stat st;
+  int fd;
+
+  add_counter (&backup->totals.files_scanned, 1);
+  /* O_NONBLOCK: should it have become a fifo since it was listed, opening
+   * it does not wait for a writer. */
+  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_autofree char *reason = g_strdup_printf ("Cannot open it: %s", g_strerror (saved_errno));
+      if (saved_errno != ENOENT) /* gone since the listing: nothing to back up */
+        add_failed (backup, path, reason);
+      return;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      add_failed (backup, path,
+                  "It was replaced while it was being backed up; it is backed up "
+                  "next time.");
+      close (fd);
+      return;
+    }
+  node = coffer_metadata_capture_open_file (fd, name, &st, backup->ids, path, &error);
+  if (node == NULL)
+    {
+      add_failed (backup, path, error->message);
+      close (fd);
+      return;
+    }
+
+  /* A hardlink's content is stored once, with the first of its names. */
+  if (st.st_nlink > 1)
+    {
+      g_autofree char *key =
+          g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
+      gpointer group = g_hash_table_lookup (backup->hardlinks, key);
+
+      if (group != NULL)
+        {
+          node->hardlink_group = GPOINTER_TO_SIZE (group);
+          node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
+          dir_add (dir, node);
+          close (fd);
+          return;
+        }
+      node->hardlink_group = ++backup->next_hardlink_group;
+      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key),
+                           GSIZE_TO_POINTER (node->hardlink_group));
+    }
+
+  /* An empty file has no content to read; an unchanged one, whose chunks
+   * are all in the vault, is not read either. */
+  if (st.st_size == 0)
+    {
+      node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
+      dir_add (dir, node);
+      close (fd);
+      return;
+    }
+  if (take_from_cache (backup, node, path, &st, fsid))
+    {
+      dir_add (dir, node);
+      close (fd);
+      return;
+    }
+
+  g_mutex_lock (&backup->lock);
+  while (backup->queued_files >= MAX_QUEUED_FILES_PER_WORKER * backup->options->workers &&
+         backup->error == NULL)
+    {
+      backup->walker_waiting = TRUE;
+      g_cond_wait (&backup->cond, &backup->lock);
+    }
+  backup->walker_waiting = FALSE;
+  backup->queued_files++;
+  g_mutex_unlock (&backup->lock);
+
+  task = g_new0 (FileTask, 1);
+  task->backup = backup;
+  task->dir = dir;
+  task->node = node;
+  task->fd = fd;
+  task->st = st;
+  task->path = g_strdup (path);
+  task->fsid = fsid;
+  g_atomic_int_inc (&dir->pending);
+  g_thread_pool_push (backup->workers, task, NULL);
+}
+
 /* Handles one entry of a folder being walked. */
 static void
 walk_entry (Backup *backup,
@@ -704,6 +894,11 @@ walk_entry (Backup *backup,
   if (S_ISSOCK (st.st_mode) ||
       coffer_policy_is_excluded (backup->options->policy, path, S_ISDIR (st.st_mode)))
     return;
+  if (S_ISREG (st.st_mode))
+    {
+      walk_file (backup, dir, dirfd, name, path, fsid);
+      return;
+    }
 
   node = coffer_metadata_capture (dirfd, name, &st, backup->ids, path, &skip, &error);
   if (node == NULL)
@@ -740,75 +935,6 @@ walk_entry (Backup *backup,
       g_atomic_int_inc (&dir->pending);
       walk_dir (backup, child, fd, path, st.st_dev);
       close (fd);
-      return;
-    }
-
-  if (S_ISREG (st.st_mode))
-    {
-      FileTask *task;
-      int fd;
-
-      add_counter (&backup->totals.files_scanned, 1);
-      /* A hardlink's content is stored once, with the first of its names. */
-      if (st.st_nlink > 1)
-        {
-          g_autofree char *key =
-              g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
-          gpointer group = g_hash_table_lookup (backup->hardlinks, key);
-
-          if (group != NULL)
-            {
-              node->hardlink_group = GPOINTER_TO_SIZE (group);
-              node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
-              dir_add (dir, node);
-              return;
-            }
-          node->hardlink_group = ++backup->next_hardlink_group;
-          g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key),
-                               GSIZE_TO_POINTER (node->hardlink_group));
-        }
-
-      /* An empty file has no content to read; an unchanged one, whose chunks
-       * are all in the vault, is not opened either. */
-      if (st.st_size == 0)
-        {
-          node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
-          dir_add (dir, node);
-          return;
-        }
-      if (take_from_cache (backup, node, path, &st, fsid))
-        {
-          dir_add (dir, node);
-          return;
-        }
-
-      fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-      if (fd < 0)
-        {
-          int saved_errno = errno;
-          g_autofree char *reason =
-              g_strdup_printf ("Cannot open it: %s", g_strerror (saved_errno));
-          add_failed (backup, path, reason);
-          coffer_node_free (node);
-          return;
-        }
-
-      g_mutex_lock (&backup->lock);
-      while (backup->queued_files >= MAX_QUEUED_FILES_PER_WORKER * backup->options->workers &&
-             backup->error == NULL)
-        g_cond_wait (&backup->cond, &backup->lock);
-      backup->queued_files++;
-      g_mutex_unlock (&backup->lock);
-
-      task = g_new0 (FileTask, 1);
-      task->backup = backup;
-      task->dir = dir;
-      task->node = node;
-      task->fd = fd;
-      task->path = g_strdup (path);
-      task->fsid = fsid;
-      g_atomic_int_inc (&dir->pending);
-      g_thread_pool_push (backup->workers, task, NULL);
       return;
     }
 
@@ -1114,8 +1240,10 @@ run_pipeline (Backup *backup)
   close (root_fd);
   prefix_free (prefixes);
 
-  /* The workers finish their files; the last one finishes the root. */
+  /* The workers finish their files; the last one finishes the root. The
+   * sealers then finish the chunks they were given. */
   g_thread_pool_free (g_steal_pointer (&backup->workers), FALSE, TRUE);
+  g_thread_pool_free (g_steal_pointer (&backup->sealers), FALSE, TRUE);
 
   g_mutex_lock (&backup->lock);
   if (backup->error == NULL)
@@ -1177,6 +1305,7 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
 
   report (backup, "Data transfer is in progress…");
   backup->workers = g_thread_pool_new (file_run, backup, defaults.workers, TRUE, NULL);
+  backup->sealers = g_thread_pool_new (seal_run, backup, defaults.workers, TRUE, NULL);
   /* As many uploaders as the store serves requests at once: two for a
    * folder, the concurrency setting (4 by default) for a network vault. */
   backup->n_uploaders = coffer_store_get_concurrency (coffer_vault_get_store (options->vault));

@@ -513,6 +513,32 @@ timespec_ns (const struct timespec *time)
   return (gint64) time->tv_sec * G_GINT64_CONSTANT (1000000000) + time->tv_nsec;
 }
 
+/* A node with what @st says of the entry: all but its xattrs, symlink
+ * target, content, subtree and hardlink group. */
+static CofferNode *
+node_from_stat (const char *name, CofferNodeType type, const struct stat *st, CofferIdCache *ids)
+{
+  CofferNode *node = coffer_node_new ();
+
+  node->name = g_strdup (name);
+  node->type = type;
+  node->mode = st->st_mode & 07777;
+  node->uid = st->st_uid;
+  node->gid = st->st_gid;
+  if (ids != NULL)
+    {
+      node->user = coffer_id_cache_user_name (ids, st->st_uid);
+      node->group = coffer_id_cache_group_name (ids, st->st_gid);
+    }
+  node->mtime_ns = timespec_ns (&st->st_mtim);
+  node->ctime_ns = timespec_ns (&st->st_ctim);
+  if (type == COFFER_NODE_FILE || type == COFFER_NODE_SYMLINK)
+    node->size = st->st_size;
+  if (type == COFFER_NODE_CHARDEV || type == COFFER_NODE_BLOCKDEV)
+    node->rdev = st->st_rdev;
+  return node;
+}
+
 /**
  * coffer_metadata_capture:
  * @dirfd: the folder holding the entry
@@ -595,24 +621,7 @@ coffer_metadata_capture (int dirfd,
       return NULL;
     }
 
-  node = coffer_node_new ();
-  node->name = g_strdup (name);
-  node->type = type;
-  node->mode = st->st_mode & 07777;
-  node->uid = st->st_uid;
-  node->gid = st->st_gid;
-  if (ids != NULL)
-    {
-      node->user = coffer_id_cache_user_name (ids, st->st_uid);
-      node->group = coffer_id_cache_group_name (ids, st->st_gid);
-    }
-  node->mtime_ns = timespec_ns (&st->st_mtim);
-  node->ctime_ns = timespec_ns (&st->st_ctim);
-  if (type == COFFER_NODE_FILE || type == COFFER_NODE_SYMLINK)
-    node->size = st->st_size;
-  if (type == COFFER_NODE_CHARDEV || type == COFFER_NODE_BLOCKDEV)
-    node->rdev = st->st_rdev;
-
+  node = node_from_stat (name, type, st, ids);
   if (!read_xattrs (dirfd, name, path_fd, st, node, display_path, error))
     return NULL;
   if (type == COFFER_NODE_SYMLINK)
@@ -621,6 +630,50 @@ coffer_metadata_capture (int dirfd,
       if (node->link_target == NULL)
         return NULL;
     }
+  return g_steal_pointer (&node);
+}
+
+/**
+ * coffer_metadata_capture_open_file:
+ * @fd: a regular file, open for reading
+ * @name: its name in its folder
+ * @st: what `fstat (fd)` said
+ * @ids: (nullable): the cache to find user and group names in
+ * @display_path: the file's path, for messages
+ * @error: return location for a #GError
+ *
+ * Like coffer_metadata_capture(), for a regular file the caller has opened
+ * to read anyway: its extended attributes are read through @fd, which costs
+ * neither a second open nor a path lookup in /proc.
+ *
+ * Returns: (transfer full) (nullable): the node, or %NULL with a #G_IO_ERROR
+ *   naming @display_path
+ */
+CofferNode *
+coffer_metadata_capture_open_file (int fd,
+                                   const char *name,
+                                   const struct stat *st,
+                                   CofferIdCache *ids,
+                                   const char *display_path,
+                                   GError **error)
+{
+  g_autoptr (CofferNode) node = NULL;
+  XattrSource source = { NULL, fd };
+
+  g_return_val_if_fail (fd >= 0, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (st != NULL && S_ISREG (st->st_mode), NULL);
+  g_return_val_if_fail (display_path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!coffer_tree_name_is_valid (name, strlen (name)))
+    {
+      errno_error (error, ENAMETOOLONG, display_path, "Cannot back up");
+      return NULL;
+    }
+  node = node_from_stat (name, COFFER_NODE_FILE, st, ids);
+  if (!read_xattrs_from (&source, node, display_path, error))
+    return NULL;
   return g_steal_pointer (&node);
 }
 

@@ -23,6 +23,12 @@ CofferNode *coffer_metadata_capture (int dirfd,
                                      const char *display_path,
                                      gboolean *skip,
                                      GError **error);
+CofferNode *coffer_metadata_capture_open_file (int fd,
+                                               const char *name,
+                                               const struct stat *st,
+                                               CofferIdCache *ids,
+                                               const char *display_path,
+                                               GError **error);
 GArray *coffer_metadata_sparse_extents (int fd, guint64 size, GError **error);
 
 G_END_DECLS
