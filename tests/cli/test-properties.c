@@ -427,6 +427,7 @@ test_cache_move (Fixture *fixture, gconstpointer data)
 {
   g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
   g_autofree char *file = g_build_filename (source, "a.bin", NULL);
+  g_autofree char *more = g_build_filename (source, "b.bin", NULL);
   g_autofree char *old = g_build_filename (g_get_user_cache_dir (), "coffer", NULL);
   g_autofree char *moved = g_build_filename (fixture->work, "new", "cache", NULL);
   g_autofree char *tag = g_build_filename (moved, "CACHEDIR.TAG", NULL);
@@ -456,11 +457,17 @@ test_cache_move (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "properties", "set", "--cache-folder", old), ==, 1);
   g_assert_nonnull (strstr (fixture->err, "already"));
 
-  /* Refused while another job runs. */
+  /* Refused while another job runs: one sending a new 1 MiB at 4 Mbps,
+   * about two seconds. */
+  write_random_file (more, 1024 * 1024, 6);
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "on", "--work-days", "mon-sun",
+                        "--work-bandwidth", "4Mbps", "--non-work-bandwidth", "4Mbps"),
+                   ==, 0);
   g_assert_cmpint (cli (fixture, "backup"), ==, 0);
   running = job_number (fixture->out);
   g_assert_cmpint (cli (fixture, "properties", "set", "--cache-folder", moved), ==, 1);
   g_assert_cmpstr (fixture->err, ==, "coffer: Another job is in progress.\n");
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "off"), ==, 0);
   wait_for_job_end (fixture, running, 60);
   cli_when_idle (fixture, "properties", "set", "--cache-folder", moved, "--wait");
   g_assert_cmpint (fixture->status, ==, 0);

@@ -681,6 +681,7 @@ test_back_up_now (Fixture *fixture, gconstpointer data)
   g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
   g_autofree char *big = g_build_filename (source, "big.bin", NULL);
   g_autofree char *small = g_build_filename (source, "notes.txt", NULL);
+  g_autofree char *more = g_build_filename (source, "more.bin", NULL);
   g_autofree char *passphrase =
       write_passphrase (fixture, "pass.txt", "correct horse battery staple");
   g_autofree char *show = NULL;
@@ -702,13 +703,18 @@ test_back_up_now (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (fixture->out, "Job completed."));
   first = job_number (fixture->out);
 
-  /* A second job while one runs is refused (unlocking the keys alone keeps
-   * a job running for a good half second). */
+  /* A second job while one runs is refused. Sending a new 1 MiB at 4 Mbps
+   * keeps the job running for about two seconds. */
+  write_random_file (more, 1024 * 1024);
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "on", "--work-days", "mon-sun",
+                        "--work-bandwidth", "4Mbps", "--non-work-bandwidth", "4Mbps"),
+                   ==, 0);
   g_assert_cmpint (cli (fixture, "backup"), ==, 0);
   second = job_number (fixture->out);
   g_assert_cmpuint (second, ==, first + 1);
   g_assert_cmpint (cli (fixture, "backup"), ==, 1);
   g_assert_cmpstr (fixture->err, ==, "coffer: Another job is in progress.\n");
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "off"), ==, 0);
 
   /* Let it end, then look at the history. */
   for (int i = 0; i < 200; i++)
@@ -753,6 +759,12 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_mkdir (source, 0700), ==, 0);
   write_random_file (big, 32 * 1024 * 1024);
   g_assert_cmpint (cli (fixture, "policy", "set", "--add", source), ==, 0);
+  /* At 512 Kbps the 32 MiB take minutes: the kill surely comes while the
+   * data is being sent, however fast the machine. */
+  g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "on", "--work-days", "mon-sun",
+                        "--work-hours", "08:00-18:00", "--work-bandwidth", "512Kbps",
+                        "--non-work-bandwidth", "512Kbps"),
+                   ==, 0);
 
   g_assert_cmpint (cli (fixture, "backup"), ==, 0);
   /* Killed (SIGKILL) while the data is being sent. */
@@ -781,6 +793,7 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
     g_autoptr (CofferTestAgent) again = coffer_test_agent_start (g_get_user_state_dir ());
     const char *args[] = { "jobs", NULL };
     const char *backup[] = { "backup", "--wait", NULL };
+    const char *unthrottle[] = { "properties", "set", "--throttle", "off", NULL };
     const char *show[] = { "job", "show", "1", NULL };
     const char *check[] = { "check", "--read-data", "--wait", NULL };
     g_autofree char *out = NULL;
@@ -795,6 +808,9 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
     g_assert_cmpint (status, ==, 0);
     g_assert_nonnull (strstr (out, "Status:           failed"));
     g_assert_nonnull (strstr (out, "Result:           The agent stopped while the job ran"));
+    g_clear_pointer (&out, g_free);
+    out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), unthrottle, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
     g_clear_pointer (&out, g_free);
     out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), backup, &err, &status);
     g_assert_cmpint (status, ==, 0);
