@@ -51,6 +51,14 @@ sqlite_error (sqlite3 *db, const char *what, GError **error)
   return FALSE;
 }
 
+/* Ends the lookups' read transaction, before a write. */
+static void
+end_reading (CofferFilesCache *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+}
+
 static gboolean
 open_db (CofferFilesCache *self, const char *path, GError **error)
 {
@@ -145,6 +153,10 @@ coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const Coffe
   GArray *chunks = NULL;
 
   g_mutex_lock (&self->lock);
+  /* One read transaction for all of a backup's lookups: each lookup on
+   * its own would ask the file's size and header again. */
+  if (sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "BEGIN", NULL, NULL, NULL);
   sqlite3_reset (self->lookup);
   sqlite3_bind_text (self->lookup, 1, path, -1, SQLITE_STATIC);
   if (sqlite3_step (self->lookup) == SQLITE_ROW &&
@@ -206,6 +218,7 @@ coffer_files_cache_commit (CofferFilesCache *self, GError **error)
   gboolean ok;
 
   g_mutex_lock (&self->lock);
+  end_reading (self);
   ok = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
        sqlite3_prepare_v2 (self->db,
                            "INSERT OR REPLACE INTO files (path, fsid, inode, size, mtime_ns, "
@@ -263,6 +276,7 @@ coffer_files_cache_forget_missing (CofferFilesCache *self,
   int rc = SQLITE_DONE;
 
   g_mutex_lock (&self->lock);
+  end_reading (self);
   ok =
       sqlite3_prepare_v2 (self->db, "SELECT path, chunks FROM files", -1, &stmt, NULL) == SQLITE_OK;
   while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
