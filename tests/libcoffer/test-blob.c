@@ -130,6 +130,40 @@ test_seven_bit_noise_is_compressed (void)
   assert_opens_to (keys, id, COFFER_BLOB_DATA, blob, plain);
 }
 
+/* Small chunks are judged on every byte: a random 4 KiB is stored as it
+ * is, 7-bit noise and a random block repeated four times are compressed. */
+static void
+test_small_chunks_judged_whole (void)
+{
+  g_autoptr (CofferMasterKeys) keys = coffer_master_keys_generate ();
+  g_autoptr (GBytes) random = random_bytes (4096);
+  g_autofree guint8 *masked = g_memdup2 (g_bytes_get_data (random, NULL), 4096);
+  g_autofree guint8 *repeated = g_malloc (4096);
+  GBytes *cases[3];
+  const guint8 expect_flag[3] = { 0, 1, 1 };
+
+  for (gsize i = 0; i < 4096; i++)
+    {
+      masked[i] &= 0x7f;
+      repeated[i] = ((const guint8 *) g_bytes_get_data (random, NULL))[i % 1024];
+    }
+  cases[0] = g_bytes_ref (random);
+  cases[1] = g_bytes_new (masked, 4096);
+  cases[2] = g_bytes_new (repeated, 4096);
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr (GBytes) blob = NULL;
+      guint8 id[32];
+
+      blob = seal (keys, cases[c], COFFER_BLOB_DATA, id);
+      g_assert_cmpuint (((const guint8 *) g_bytes_get_data (blob, NULL))[1], ==, expect_flag[c]);
+      if (expect_flag[c] == 1)
+        g_assert_cmpuint (g_bytes_get_size (blob), <, 4096);
+      assert_opens_to (keys, id, COFFER_BLOB_DATA, blob, cases[c]);
+      g_bytes_unref (cases[c]);
+    }
+}
+
 /* The HMAC a thread keeps per key gives what GLib's HMAC gives: one key
  * after another, more keys than it keeps, a key too long to keep, and from
  * several threads at once. */
@@ -468,6 +502,7 @@ main (int argc, char **argv)
   g_test_add_func ("/libcoffer/blob/hmac-matches-glib", test_hmac_matches_glib);
   g_test_add_func ("/libcoffer/blob/compressible-is-compressed", test_compressible);
   g_test_add_func ("/libcoffer/blob/incompressible-is-stored-raw", test_incompressible);
+  g_test_add_func ("/libcoffer/blob/small-chunks-judged-whole", test_small_chunks_judged_whole);
   g_test_add_func ("/libcoffer/blob/seven-bit-noise-is-compressed",
                    test_seven_bit_noise_is_compressed);
   g_test_add_func ("/libcoffer/blob/small-sizes", test_small_sizes);
