@@ -55,7 +55,13 @@
 #include <unistd.h>
 
 #define READ_BUFFER_SIZE (2 * COFFER_CHUNK_MAX)
-#define MAX_QUEUED_FILES_PER_WORKER 4
+/* The walker hands files to the workers in batches: one hand-over (and
+ * wake-up) a file cost more than reading a small file does. A batch ends at
+ * this many files or once it holds this much data; at most this many
+ * batches a worker wait, each file open, so the descriptors stay few. */
+#define BATCH_FILES 16
+#define BATCH_BYTES (1024 * 1024)
+#define MAX_QUEUED_BATCHES_PER_WORKER 2
 /* Packs waiting for or in an upload, beyond one per uploader. */
 #define EXTRA_PACKS_IN_FLIGHT 1
 /* Chunks at least this large go to the sealers, at most this many per
@@ -90,6 +96,13 @@ typedef struct
   guint64 fsid;
 } FileTask;
 
+typedef struct
+{
+  FileTask *tasks[BATCH_FILES];
+  guint n_tasks;
+  guint64 bytes;
+} FileBatch;
+
 struct _Backup
 {
   const CofferBackupOptions *options;
@@ -112,10 +125,11 @@ struct _Backup
   GCond cond;
   CofferPackWriter *writers[COFFER_BLOB_N_TYPES];
   GHashTable *pending_ids; /* blobs in a pack writer or an upload, not yet in the index */
-  guint queued_files;
+  FileBatch *batch;        /* the walker's, not yet handed over */
+  guint queued_batches;
   guint queued_seals;
   guint seal_waiters;      /* workers waiting for room among the seals */
-  gboolean walker_waiting; /* for room in the file queue */
+  gboolean walker_waiting; /* for room in the batch queue */
   guint packs_in_flight;
   guint packs_since_checkpoint;
   gint64 last_checkpoint;
@@ -638,11 +652,11 @@ stamp_from_stat (CofferFileStamp *stamp, const struct stat *st, guint64 fsid)
   stamp->ctime_ns = st->st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_ctim.tv_nsec;
 }
 
-/* Fills @node's chunks from the files cache when the file is unchanged and
- * every chunk is in the index; the walker then need not open it. */
-static gboolean
-take_from_cache (
-    Backup *backup, CofferNode *node, const char *path, const struct stat *st, guint64 fsid)
+/* The file's chunks from the files cache when it is unchanged and every
+ * chunk is in the index: the walker then need not open it. Its row stays as
+ * it is: writing it again would change nothing. */
+static GArray *
+take_from_cache (Backup *backup, const char *path, const struct stat *st, guint64 fsid)
 {
   CofferFileStamp stamp;
   g_autoptr (GArray) cached = NULL;
@@ -650,11 +664,8 @@ take_from_cache (
   stamp_from_stat (&stamp, st, fsid);
   cached = coffer_files_cache_lookup (backup->files_cache, path, &stamp);
   if (cached == NULL || !all_known (backup, cached))
-    return FALSE;
-  node->chunks = g_steal_pointer (&cached);
-  add_counter (&backup->totals.bytes_scanned, st->st_size);
-  /* Its row stays as it is: writing it again would change nothing. */
-  return TRUE;
+    return NULL;
+  return g_steal_pointer (&cached);
 }
 
 /* Each worker thread reads into one buffer for all its files: allocating
@@ -675,10 +686,8 @@ thread_read_buffer (void)
 }
 
 static void
-file_run (gpointer data, gpointer user_data)
+file_process (Backup *backup, FileTask *task)
 {
-  FileTask *task = data;
-  Backup *backup = user_data;
   CofferFileStamp stamp = { 0 };
   guint8 *buffer;
   g_autofree char *reason = NULL;
@@ -732,15 +741,58 @@ done:
     }
   close (task->fd);
   dir_release (backup, task->dir);
+  g_free (task->path);
+  g_free (task);
+}
+
+static void
+file_run (gpointer data, gpointer user_data)
+{
+  FileBatch *batch = data;
+  Backup *backup = user_data;
+
+  for (guint i = 0; i < batch->n_tasks; i++)
+    file_process (backup, batch->tasks[i]);
+  g_free (batch);
 
   g_mutex_lock (&backup->lock);
-  backup->queued_files--;
-  /* Waking the walker only when it waits spares a system call a file. */
+  backup->queued_batches--;
+  /* Waking the walker only when it waits spares a system call a batch. */
   if (backup->walker_waiting)
     g_cond_broadcast (&backup->cond);
   g_mutex_unlock (&backup->lock);
-  g_free (task->path);
-  g_free (task);
+}
+
+/* Hands the walker's batch to the workers, once one of them has room. */
+static void
+submit_batch (Backup *backup)
+{
+  if (backup->batch == NULL || backup->batch->n_tasks == 0)
+    return;
+
+  g_mutex_lock (&backup->lock);
+  while (backup->queued_batches >= MAX_QUEUED_BATCHES_PER_WORKER * backup->options->workers &&
+         backup->error == NULL)
+    {
+      backup->walker_waiting = TRUE;
+      g_cond_wait (&backup->cond, &backup->lock);
+    }
+  backup->walker_waiting = FALSE;
+  backup->queued_batches++;
+  g_mutex_unlock (&backup->lock);
+
+  g_thread_pool_push (backup->workers, g_steal_pointer (&backup->batch), NULL);
+}
+
+static void
+queue_file (Backup *backup, FileTask *task)
+{
+  if (backup->batch == NULL)
+    backup->batch = g_new0 (FileBatch, 1);
+  backup->batch->tasks[backup->batch->n_tasks++] = task;
+  backup->batch->bytes += task->st.st_size;
+  if (backup->batch->n_tasks == BATCH_FILES || backup->batch->bytes >= BATCH_BYTES)
+    submit_batch (backup);
 }
 
 /* ---- Walking -------------------------------------------------------------- */
@@ -769,18 +821,79 @@ child_path (const char *parent, const char *name)
 
 static void walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev);
 
-/* Handles a regular file: opens it once, for its extended attributes and,
- * unless the files cache knows it, for a worker to read. */
-static void
-walk_file (Backup *backup, Dir *dir, int dirfd, const char *name, const char *path, guint64 fsid)
+/* Captures a regular file that is not to be read: from its path, or
+ * should that fail, as any other entry. */
+static CofferNode *
+capture_unopened (Backup *backup, int dirfd, const char *name, const char *path, struct stat *st)
 {
   g_autoptr (GError) error = NULL;
   CofferNode *node;
+  gboolean skip = FALSE;
+
+  node = coffer_metadata_capture_file_at (path, name, st, backup->ids, NULL);
+  if (node != NULL)
+    return node;
+  node = coffer_metadata_capture (dirfd, name, st, backup->ids, path, &skip, &error);
+  if (node == NULL)
+    add_failed (backup, path, error != NULL ? error->message : "It could not be read.");
+  return node;
+}
+
+/* Handles a regular file, as @listed describes it. One that is empty,
+ * unchanged since the last backup, or a further name of a hardlink is not
+ * opened; any other is opened once, for its extended attributes and for a
+ * worker to read. */
+static void
+walk_file (Backup *backup,
+           Dir *dir,
+           int dirfd,
+           const char *name,
+           const char *path,
+           guint64 fsid,
+           const struct stat *listed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) chunks = NULL;
+  g_autofree char *link_key = NULL;
+  gsize link_group = 0;
+  gboolean from_cache = FALSE;
+  CofferNode *node;
   FileTask *task;
-  struct stat st;
+  struct stat st = *listed;
   int fd;
 
   add_counter (&backup->totals.files_scanned, 1);
+
+  /* A hardlink's content is stored once, with the first of its names. */
+  if (st.st_nlink > 1)
+    {
+      link_key = g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
+      link_group = GPOINTER_TO_SIZE (g_hash_table_lookup (backup->hardlinks, link_key));
+    }
+
+  if (st.st_size == 0 || link_group != 0)
+    chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
+  else
+    from_cache = (chunks = take_from_cache (backup, path, &st, fsid)) != NULL;
+  if (chunks != NULL)
+    {
+      node = capture_unopened (backup, dirfd, name, path, &st);
+      if (node == NULL)
+        return;
+      if (link_key != NULL && link_group == 0)
+        {
+          link_group = ++backup->next_hardlink_group;
+          g_hash_table_insert (backup->hardlinks, g_steal_pointer (&link_key),
+                               GSIZE_TO_POINTER (link_group));
+        }
+      node->hardlink_group = link_group;
+      if (from_cache)
+        add_counter (&backup->totals.bytes_scanned, st.st_size);
+      node->chunks = g_steal_pointer (&chunks);
+      dir_add (dir, node);
+      return;
+    }
+
   /* O_NONBLOCK: should it have become a fifo since it was listed, opening
    * it does not wait for a writer. */
   fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -792,7 +905,8 @@ walk_file (Backup *backup, Dir *dir, int dirfd, const char *name, const char *pa
         add_failed (backup, path, reason);
       return;
     }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_dev != listed->st_dev ||
+      st.st_ino != listed->st_ino)
     {
       add_failed (backup, path,
                   "It was replaced while it was being backed up; it is backed up "
@@ -807,53 +921,12 @@ walk_file (Backup *backup, Dir *dir, int dirfd, const char *name, const char *pa
       close (fd);
       return;
     }
-
-  /* A hardlink's content is stored once, with the first of its names. */
-  if (st.st_nlink > 1)
+  if (link_key != NULL)
     {
-      g_autofree char *key =
-          g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
-      gpointer group = g_hash_table_lookup (backup->hardlinks, key);
-
-      if (group != NULL)
-        {
-          node->hardlink_group = GPOINTER_TO_SIZE (group);
-          node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
-          dir_add (dir, node);
-          close (fd);
-          return;
-        }
       node->hardlink_group = ++backup->next_hardlink_group;
-      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key),
+      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&link_key),
                            GSIZE_TO_POINTER (node->hardlink_group));
     }
-
-  /* An empty file has no content to read; an unchanged one, whose chunks
-   * are all in the vault, is not read either. */
-  if (st.st_size == 0)
-    {
-      node->chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
-      dir_add (dir, node);
-      close (fd);
-      return;
-    }
-  if (take_from_cache (backup, node, path, &st, fsid))
-    {
-      dir_add (dir, node);
-      close (fd);
-      return;
-    }
-
-  g_mutex_lock (&backup->lock);
-  while (backup->queued_files >= MAX_QUEUED_FILES_PER_WORKER * backup->options->workers &&
-         backup->error == NULL)
-    {
-      backup->walker_waiting = TRUE;
-      g_cond_wait (&backup->cond, &backup->lock);
-    }
-  backup->walker_waiting = FALSE;
-  backup->queued_files++;
-  g_mutex_unlock (&backup->lock);
 
   task = g_new0 (FileTask, 1);
   task->backup = backup;
@@ -864,7 +937,7 @@ walk_file (Backup *backup, Dir *dir, int dirfd, const char *name, const char *pa
   task->path = g_strdup (path);
   task->fsid = fsid;
   g_atomic_int_inc (&dir->pending);
-  g_thread_pool_push (backup->workers, task, NULL);
+  queue_file (backup, task);
 }
 
 /* Handles one entry of a folder being walked. */
@@ -896,7 +969,7 @@ walk_entry (Backup *backup,
     return;
   if (S_ISREG (st.st_mode))
     {
-      walk_file (backup, dir, dirfd, name, path, fsid);
+      walk_file (backup, dir, dirfd, name, path, fsid, &st);
       return;
     }
 
@@ -1239,6 +1312,9 @@ run_pipeline (Backup *backup)
     }
   close (root_fd);
   prefix_free (prefixes);
+  /* Whatever the walker still holds, even when it stopped early: the
+   * workers close its files and release its folders. */
+  submit_batch (backup);
 
   /* The workers finish their files; the last one finishes the root. The
    * sealers then finish the chunks they were given. */

@@ -9,6 +9,7 @@ G_BEGIN_DECLS
 #define COFFER_GCM_TAG_SIZE 16
 
 void coffer_random_bytes (void *out, gsize size);
+void coffer_random_nonce (void *out, gsize size);
 gboolean coffer_aes_gcm_encrypt (const guint8 key[32],
                                  const guint8 nonce[COFFER_GCM_NONCE_SIZE],
                                  const void *aad,

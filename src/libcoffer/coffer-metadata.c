@@ -265,16 +265,20 @@ type_from_mode (mode_t mode, CofferNodeType *type)
 }
 
 /* Where extended attributes are read from: a path that names the entry
- * itself (/proc/self/fd/N), or a descriptor opened for reading. */
+ * itself (/proc/self/fd/N, followed), a path to a regular file (not
+ * followed), or a descriptor opened for reading. */
 typedef struct
 {
   const char *path;
   int fd;
+  gboolean no_follow;
 } XattrSource;
 
 static ssize_t
 source_list (const XattrSource *source, char *buffer, size_t size)
 {
+  if (source->path != NULL && source->no_follow)
+    return llistxattr (source->path, buffer, size);
   if (source->path != NULL)
     return listxattr (source->path, buffer, size);
   return flistxattr (source->fd, buffer, size);
@@ -283,6 +287,8 @@ source_list (const XattrSource *source, char *buffer, size_t size)
 static ssize_t
 source_get (const XattrSource *source, const char *name, void *buffer, size_t size)
 {
+  if (source->path != NULL && source->no_follow)
+    return lgetxattr (source->path, name, buffer, size);
   if (source->path != NULL)
     return getxattr (source->path, name, buffer, size);
   return fgetxattr (source->fd, name, buffer, size);
@@ -425,7 +431,7 @@ read_xattrs_without_proc (int dirfd,
                           GError **error)
 {
   __attribute__ ((cleanup (close_fd))) int fd = -1;
-  XattrSource source = { NULL, -1 };
+  XattrSource source = { NULL, -1, FALSE };
   struct stat now;
 
   if (node->type != COFFER_NODE_FILE && node->type != COFFER_NODE_DIR)
@@ -454,7 +460,7 @@ read_xattrs (int dirfd,
              GError **error)
 {
   char proc_path[64];
-  XattrSource source = { proc_path, -1 };
+  XattrSource source = { proc_path, -1, FALSE };
   g_autoptr (GError) local_error = NULL;
 
   g_snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", path_fd);
@@ -658,7 +664,7 @@ coffer_metadata_capture_open_file (int fd,
                                    GError **error)
 {
   g_autoptr (CofferNode) node = NULL;
-  XattrSource source = { NULL, fd };
+  XattrSource source = { NULL, fd, FALSE };
 
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (name != NULL, NULL);
@@ -673,6 +679,46 @@ coffer_metadata_capture_open_file (int fd,
     }
   node = node_from_stat (name, COFFER_NODE_FILE, st, ids);
   if (!read_xattrs_from (&source, node, display_path, error))
+    return NULL;
+  return g_steal_pointer (&node);
+}
+
+/**
+ * coffer_metadata_capture_file_at:
+ * @path: a regular file's absolute path
+ * @name: its name in its folder
+ * @st: what `fstatat (…, AT_SYMLINK_NOFOLLOW)` said of it
+ * @ids: (nullable): the cache to find user and group names in
+ * @error: return location for a #GError
+ *
+ * Like coffer_metadata_capture(), for a regular file the caller need not
+ * open (it is empty, or unchanged since the last backup): its extended
+ * attributes are read through @path, one system call when it has none.
+ * Should @path no longer reach the file (a folder above it renamed, or a
+ * path longer than the kernel takes), this fails, and the caller falls back
+ * to coffer_metadata_capture().
+ *
+ * Returns: (transfer full) (nullable): the node, or %NULL with a #G_IO_ERROR
+ */
+CofferNode *
+coffer_metadata_capture_file_at (
+    const char *path, const char *name, const struct stat *st, CofferIdCache *ids, GError **error)
+{
+  g_autoptr (CofferNode) node = NULL;
+  XattrSource source = { path, -1, TRUE };
+
+  g_return_val_if_fail (path != NULL && g_path_is_absolute (path), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (st != NULL && S_ISREG (st->st_mode), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!coffer_tree_name_is_valid (name, strlen (name)))
+    {
+      errno_error (error, ENAMETOOLONG, path, "Cannot back up");
+      return NULL;
+    }
+  node = node_from_stat (name, COFFER_NODE_FILE, st, ids);
+  if (!read_xattrs_from (&source, node, path, error))
     return NULL;
   return g_steal_pointer (&node);
 }
