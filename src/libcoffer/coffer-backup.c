@@ -4,9 +4,10 @@
  *
  *   walker (the caller's thread)   lists folders with openat-family calls,
  *        |                         captures metadata, applies exclusions,
- *        |  open files             opens each file and queues it
- *        v
- *   workers (one per core)         files cache, or read → chunk → id →
+ *        |  batches of open        takes unchanged files from the files
+ *        |  files                  cache, opens the others and queues them
+ *        v                         (up to 16 files or 1 MiB a batch)
+ *   workers (one per core)         read → chunk → id →
  *        |  sealed blobs           (not in the index) compress + encrypt;
  *        |                         a large file's chunks are compressed
  *        |                         and encrypted by the sealers (one per
