@@ -518,6 +518,14 @@ dir_release (Backup *backup, Dir *dir)
 
 /* ---- Files ---------------------------------------------------------------- */
 
+/* Only a file with fewer blocks than its size can have holes: asking the
+ * filesystem for the others costs two system calls each, for nothing. */
+static gboolean
+maybe_sparse (const struct stat *st)
+{
+  return (guint64) st->st_blocks * 512 < (guint64) st->st_size;
+}
+
 static gboolean
 read_all (int fd, guint8 *buffer, gsize size, guint64 offset, gsize *out_read, int *out_errno)
 {
@@ -558,9 +566,7 @@ read_file (Backup *backup,
   guint n_extents;
   gsize buffered = 0;
 
-  /* Only a file with fewer blocks than its size can have holes: asking the
-   * filesystem for the others costs two system calls each, for nothing. */
-  if ((guint64) st->st_blocks * 512 < (guint64) st->st_size)
+  if (maybe_sparse (st))
     extents = coffer_metadata_sparse_extents (task->fd, task->node->size, &error);
   if (error != NULL)
     {
@@ -726,8 +732,10 @@ file_process (Backup *backup, FileTask *task)
       gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
       add_counter (&backup->totals.files_read, 1);
-      /* Touched within a second of being read: it may still be changing. */
-      if (now - before.st_mtim.tv_sec > 1 && now - before.st_ctim.tv_sec > 1)
+      /* Touched within a second of being read: it may still be changing.
+       * A sparse file is read again each time: the cache keeps no holes. */
+      if (now - before.st_mtim.tv_sec > 1 && now - before.st_ctim.tv_sec > 1 &&
+          task->node->extents == NULL)
         coffer_files_cache_stage (backup->files_cache, task->path, &stamp, task->node->chunks);
     }
 

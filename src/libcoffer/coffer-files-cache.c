@@ -59,6 +59,30 @@ end_reading (CofferFilesCache *self)
     sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
 }
 
+/* Rows written before version 2 may describe sparse files without their
+ * holes: they are dropped, which costs one full read of the files. */
+#define CACHE_VERSION 2
+
+static gboolean
+upgrade_db (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  int version = -1;
+
+  if (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  if (version < 0)
+    return FALSE;
+  if (version >= CACHE_VERSION)
+    return TRUE;
+  return sqlite3_exec (db,
+                       "BEGIN IMMEDIATE; DELETE FROM files; "
+                       "PRAGMA user_version = " G_STRINGIFY (CACHE_VERSION) "; COMMIT",
+                       NULL, NULL, NULL) == SQLITE_OK;
+}
+
 static gboolean
 open_db (CofferFilesCache *self, const char *path, GError **error)
 {
@@ -78,6 +102,7 @@ open_db (CofferFilesCache *self, const char *path, GError **error)
                     "  chunks BLOB NOT NULL"
                     ") WITHOUT ROWID",
                     NULL, NULL, NULL) != SQLITE_OK ||
+      !upgrade_db (self->db) ||
       sqlite3_prepare_v2 (self->db,
                           "SELECT fsid, inode, size, mtime_ns, ctime_ns, chunks FROM files "
                           "WHERE path = ?1",

@@ -1,0 +1,126 @@
+/* test-files-cache.c: which files a backup need not read again. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "coffer.h"
+
+#define MACHINE "0123456789abcdef0123456789abcdef"
+
+static CofferFileStamp
+stamp (guint64 size)
+{
+  CofferFileStamp s = { 7, 42, size, 1000000000, 2000000000 };
+  return s;
+}
+
+static GArray *
+chunks_of (guint8 fill, guint n)
+{
+  GArray *chunks = g_array_new (FALSE, TRUE, 32);
+
+  g_array_set_size (chunks, n);
+  memset (chunks->data, fill, 32 * n);
+  return chunks;
+}
+
+static char *
+cache_dir (void)
+{
+  char *dir = g_build_filename (g_get_user_cache_dir (), "coffer", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  return dir;
+}
+
+/* Rows are found only once committed, and only while the stamp matches;
+ * lookups and commits may follow each other in any order. */
+static void
+test_round_trip (void)
+{
+  g_autofree char *dir = cache_dir ();
+  g_autoptr (GError) error = NULL;
+  CofferFilesCache *cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_autoptr (GArray) chunks = chunks_of (0xab, 3);
+  CofferFileStamp now = stamp (3000);
+  CofferFileStamp changed = stamp (3001);
+  GArray *found;
+
+  g_assert_no_error (error);
+  g_assert_null (coffer_files_cache_lookup (cache, "/home/ann/a.txt", &now));
+  coffer_files_cache_stage (cache, "/home/ann/a.txt", &now, chunks);
+  g_assert_null (coffer_files_cache_lookup (cache, "/home/ann/a.txt", &now));
+  g_assert_true (coffer_files_cache_commit (cache, &error));
+  g_assert_no_error (error);
+
+  found = coffer_files_cache_lookup (cache, "/home/ann/a.txt", &now);
+  g_assert_nonnull (found);
+  g_assert_cmpuint (found->len, ==, 3);
+  g_assert_cmpmem (found->data, 96, chunks->data, 96);
+  g_array_unref (found);
+  g_assert_null (coffer_files_cache_lookup (cache, "/home/ann/a.txt", &changed));
+
+  /* A second round, after lookups: the commit still lands. */
+  coffer_files_cache_stage (cache, "/home/ann/b.txt", &changed, chunks);
+  g_assert_true (coffer_files_cache_commit (cache, &error));
+  coffer_files_cache_free (cache);
+
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_assert_no_error (error);
+  found = coffer_files_cache_lookup (cache, "/home/ann/b.txt", &changed);
+  g_assert_nonnull (found);
+  g_array_unref (found);
+  coffer_files_cache_free (cache);
+}
+
+/* A cache written before version 2 may describe sparse files without
+ * their holes: its rows are dropped, so those files are read again. */
+static void
+test_old_rows_are_dropped (void)
+{
+  g_autofree char *dir = cache_dir ();
+  g_autofree char *path = g_build_filename (dir, "files-" MACHINE ".sqlite", NULL);
+  g_autoptr (GError) error = NULL;
+  CofferFileStamp now = stamp (5);
+  CofferFilesCache *cache;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint8 blob[32] = { 1 };
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "CREATE TABLE files (path TEXT PRIMARY KEY NOT NULL,"
+                                 " fsid INTEGER NOT NULL, inode INTEGER NOT NULL,"
+                                 " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+                                 " ctime_ns INTEGER NOT NULL, chunks BLOB NOT NULL)"
+                                 " WITHOUT ROWID",
+                                 NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "INSERT INTO files VALUES (?1, 7, 42, 5, ?2, ?3, ?4)",
+                                       -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, "/srv/disk.img", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, now.mtime_ns);
+  sqlite3_bind_int64 (stmt, 3, now.ctime_ns);
+  sqlite3_bind_blob (stmt, 4, blob, sizeof blob, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_assert_no_error (error);
+  g_assert_null (coffer_files_cache_lookup (cache, "/srv/disk.img", &now));
+  coffer_files_cache_free (cache);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/libcoffer/files-cache/round-trip", test_round_trip);
+  g_test_add_func ("/libcoffer/files-cache/old-rows-are-dropped", test_old_rows_are_dropped);
+
+  return g_test_run ();
+}
