@@ -34,8 +34,8 @@ cache_dir (void)
   return dir;
 }
 
-/* Rows are found only once committed, and only while the stamp matches;
- * lookups and commits may follow each other in any order. */
+/* Rows are kept only once committed, and found only while the stamp
+ * matches; lookups and commits may follow each other in any order. */
 static void
 test_round_trip (void)
 {
@@ -49,9 +49,19 @@ test_round_trip (void)
 
   g_assert_no_error (error);
   g_assert_null (coffer_files_cache_lookup (cache, "/home/ann/a.txt", &now));
+  /* A backup that never commits (it failed, or the agent died) leaves
+   * nothing behind. */
   coffer_files_cache_stage (cache, "/home/ann/a.txt", &now, chunks);
+  coffer_files_cache_free (cache);
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_assert_no_error (error);
   g_assert_null (coffer_files_cache_lookup (cache, "/home/ann/a.txt", &now));
+
+  coffer_files_cache_stage (cache, "/home/ann/a.txt", &now, chunks);
   g_assert_true (coffer_files_cache_commit (cache, &error));
+  g_assert_no_error (error);
+  coffer_files_cache_free (cache);
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
   g_assert_no_error (error);
 
   found = coffer_files_cache_lookup (cache, "/home/ann/a.txt", &now);
