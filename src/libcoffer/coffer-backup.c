@@ -848,6 +848,18 @@ capture_unopened (Backup *backup, int dirfd, const char *name, const char *path,
   return node;
 }
 
+/* The first captured name of a file with several: later names refer to
+ * its group. Takes @key ("dev:inode"); returns 0 for a file with one name
+ * (@key %NULL). */
+static gsize
+new_hardlink_group (Backup *backup, char *key)
+{
+  if (key == NULL)
+    return 0;
+  g_hash_table_insert (backup->hardlinks, key, GSIZE_TO_POINTER (++backup->next_hardlink_group));
+  return backup->next_hardlink_group;
+}
+
 /* Handles a regular file, as @listed describes it. One that is empty,
  * unchanged since the last backup, or a further name of a hardlink is not
  * opened; any other is opened once, for its extended attributes and for a
@@ -889,13 +901,8 @@ walk_file (Backup *backup,
       node = capture_unopened (backup, dirfd, name, path, &st);
       if (node == NULL)
         return;
-      if (link_key != NULL && link_group == 0)
-        {
-          link_group = ++backup->next_hardlink_group;
-          g_hash_table_insert (backup->hardlinks, g_steal_pointer (&link_key),
-                               GSIZE_TO_POINTER (link_group));
-        }
-      node->hardlink_group = link_group;
+      node->hardlink_group =
+          link_group != 0 ? link_group : new_hardlink_group (backup, g_steal_pointer (&link_key));
       if (from_cache)
         add_counter (&backup->totals.bytes_scanned, st.st_size);
       node->chunks = g_steal_pointer (&chunks);
@@ -930,12 +937,7 @@ walk_file (Backup *backup,
       close (fd);
       return;
     }
-  if (link_key != NULL)
-    {
-      node->hardlink_group = ++backup->next_hardlink_group;
-      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&link_key),
-                           GSIZE_TO_POINTER (node->hardlink_group));
-    }
+  node->hardlink_group = new_hardlink_group (backup, g_steal_pointer (&link_key));
 
   task = g_new0 (FileTask, 1);
   task->backup = backup;
