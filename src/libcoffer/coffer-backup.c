@@ -125,8 +125,11 @@ struct _Backup
   GMutex lock; /* guards what follows */
   GCond cond;
   CofferPackWriter *writers[COFFER_BLOB_N_TYPES];
-  GHashTable *pending_ids; /* blobs in a pack writer or an upload, not yet in the index */
-  FileBatch *batch;        /* the walker's, not yet handed over */
+  /* Blobs in a pack writer or an upload, not yet in the index: asked for
+   * every chunk, so under a lock of its own, not the backup's. */
+  GMutex pending_lock;
+  GHashTable *pending_ids;
+  FileBatch *batch; /* the walker's, not yet handed over */
   guint queued_batches;
   guint queued_seals;
   guint seal_waiters;      /* workers waiting for room among the seals */
@@ -298,10 +301,13 @@ upload_run (gpointer data, gpointer user_data)
         }
     }
 
-  g_mutex_lock (&backup->lock);
+  g_mutex_lock (&backup->pending_lock);
   for (guint i = 0; i < upload->entries->len; i++)
     g_hash_table_remove (backup->pending_ids,
                          g_array_index (upload->entries, CofferPackEntry, i).id);
+  g_mutex_unlock (&backup->pending_lock);
+
+  g_mutex_lock (&backup->lock);
   backup->packs_in_flight--;
   backup->packs_since_checkpoint++;
   if (backup->error == NULL &&
@@ -406,9 +412,9 @@ store_blob (Backup *backup,
 
   if (coffer_index_contains (backup->index, id))
     return;
-  g_mutex_lock (&backup->lock);
+  g_mutex_lock (&backup->pending_lock);
   known = !g_hash_table_add (backup->pending_ids, g_memdup2 (id, COFFER_BLOB_ID_SIZE));
-  g_mutex_unlock (&backup->lock);
+  g_mutex_unlock (&backup->pending_lock);
   if (known)
     return;
 
@@ -1254,6 +1260,7 @@ backup_free (Backup *backup)
   g_clear_pointer (&backup->failed, g_ptr_array_unref);
   g_clear_error (&backup->error);
   g_mutex_clear (&backup->lock);
+  g_mutex_clear (&backup->pending_lock);
   g_cond_clear (&backup->cond);
   g_free (backup);
 }
@@ -1266,6 +1273,7 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   backup->options = options;
   backup->cancellable = cancellable;
   g_mutex_init (&backup->lock);
+  g_mutex_init (&backup->pending_lock);
   g_cond_init (&backup->cond);
   backup->index = coffer_index_new ();
   backup->chunker = coffer_chunker_new (options->keys->chunker, COFFER_CHUNK_MIN, COFFER_CHUNK_AVG,
