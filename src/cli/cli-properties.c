@@ -148,24 +148,16 @@ add_work_hours (GVariantBuilder *changes, const char *text)
 static gboolean
 add_proxy (GVariantBuilder *changes, const char *text)
 {
-  g_autofree char *uri = NULL;
-  g_autofree char *scheme = NULL;
-  g_autofree char *host = NULL;
-  gint port = -1;
+  g_autoptr (CofferProxyConfig) config = coffer_proxy_config_parse (text, NULL);
 
-  if (g_str_equal (text, "none") || g_str_equal (text, "system"))
-    {
-      g_variant_builder_add (changes, "{sv}", "proxy", g_variant_new_string (text));
-      return TRUE;
-    }
-  uri = strstr (text, "://") != NULL ? g_strdup (text) : g_strconcat ("http://", text, NULL);
-  if (!g_uri_split_network (uri, G_URI_FLAGS_NONE, &scheme, &host, &port, NULL) ||
-      g_ascii_strcasecmp (scheme, "http") != 0 || host == NULL || *host == '\0' || port <= 0 ||
-      port > 65535)
+  if (config == NULL)
     return FALSE;
-  g_variant_builder_add (changes, "{sv}", "proxy", g_variant_new_string ("custom"));
-  g_variant_builder_add (changes, "{sv}", "proxy-host", g_variant_new_string (host));
-  g_variant_builder_add (changes, "{sv}", "proxy-port", g_variant_new_uint16 ((guint16) port));
+  g_variant_builder_add (changes, "{sv}", "proxy",
+                         g_variant_new_string (coffer_proxy_mode_to_string (config->mode)));
+  if (config->mode != COFFER_PROXY_CUSTOM)
+    return TRUE;
+  g_variant_builder_add (changes, "{sv}", "proxy-host", g_variant_new_string (config->host));
+  g_variant_builder_add (changes, "{sv}", "proxy-port", g_variant_new_uint16 (config->port));
   return TRUE;
 }
 

@@ -97,6 +97,9 @@ typedef struct
   char *endpoint;
   char *account_key_file;
   char *sas_file;
+  char *proxy;
+  char *proxy_user;
+  char *proxy_password_file;
 } AzureOptions;
 
 static void
@@ -105,6 +108,9 @@ azure_options_clear (AzureOptions *options)
   g_free (options->endpoint);
   g_free (options->account_key_file);
   g_free (options->sas_file);
+  g_free (options->proxy);
+  g_free (options->proxy_user);
+  g_free (options->proxy_password_file);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AzureOptions, azure_options_clear)
@@ -121,6 +127,14 @@ add_azure_entries (GOptionContext *context, AzureOptions *options)
       N_ ("For azure://: a file holding the storage account key"), "FILE" },
     { "sas-file", 0, 0, G_OPTION_ARG_FILENAME, &options->sas_file,
       N_ ("For azure://: a file holding a shared access signature for the container"), "FILE" },
+    { "proxy", 0, 0, G_OPTION_ARG_STRING, &options->proxy,
+      N_ ("For azure://: reach the account directly (none), through the system's proxy "
+          "(system, the default) or through this one"),
+      "none|system|http://HOST:PORT" },
+    { "proxy-user", 0, 0, G_OPTION_ARG_STRING, &options->proxy_user,
+      N_ ("For azure://: the proxy's user name"), "USER" },
+    { "proxy-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->proxy_password_file,
+      N_ ("For azure://: a file whose first line is the proxy's password"), "FILE" },
     { NULL }
   };
 
@@ -151,6 +165,47 @@ read_secret_file (const char *path, GError **error)
       return NULL;
     }
   return g_steal_pointer (&contents);
+}
+
+/* The proxy the options name: the system's unless --proxy says otherwise.
+ * The password is read from its file, never taken from the command line. */
+static CofferProxyConfig *
+azure_proxy (const AzureOptions *options, GError **error)
+{
+  g_autoptr (CofferProxyConfig) proxy = NULL;
+
+  proxy = coffer_proxy_config_parse (options->proxy != NULL ? options->proxy : "system", error);
+  if (proxy == NULL)
+    return NULL;
+  if ((options->proxy_user != NULL || options->proxy_password_file != NULL) &&
+      proxy->mode != COFFER_PROXY_CUSTOM)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   _ ("--proxy-user and --proxy-password-file go with --proxy http://HOST:PORT."));
+      return NULL;
+    }
+  proxy->username = g_strdup (options->proxy_user);
+  if (options->proxy_password_file != NULL)
+    {
+      proxy->password = read_secret_file (options->proxy_password_file, error);
+      if (proxy->password == NULL)
+        {
+          g_prefix_error (error, _ ("Cannot read the proxy password file: "));
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&proxy);
+}
+
+/* A store for the Azure vault @descriptor names, through the options' proxy. */
+static CofferStore *
+azure_store (JsonObject *descriptor, const AzureOptions *options, GError **error)
+{
+  g_autoptr (CofferProxyConfig) proxy = azure_proxy (options, error);
+
+  if (proxy == NULL)
+    return NULL;
+  return coffer_store_new_for_descriptor_full (descriptor, NULL, proxy, 0, error);
 }
 
 /* The store descriptor for an azure:// location and the options. */
@@ -206,7 +261,7 @@ create_azure (const char *location,
   descriptor = azure_descriptor (location, options, error);
   if (descriptor == NULL)
     return NULL;
-  store = coffer_store_new_for_descriptor (descriptor, NULL, error);
+  store = azure_store (descriptor, options, error);
   if (store == NULL ||
       !coffer_azure_store_create_container (COFFER_AZURE_STORE (store), NULL, error))
     return NULL;
@@ -344,8 +399,7 @@ cli_vault_credentials (int argc, char **argv)
       g_autoptr (JsonObject) descriptor = azure_descriptor (argv[1], &azure, &error);
       g_autoptr (CofferStore) store = NULL;
 
-      if (descriptor == NULL ||
-          (store = coffer_store_new_for_descriptor (descriptor, NULL, &error)) == NULL ||
+      if (descriptor == NULL || (store = azure_store (descriptor, &azure, &error)) == NULL ||
           (vault = coffer_vault_open (store, NULL, NULL, &error)) == NULL)
         return cli_report_error (error);
       issued = g_get_real_time () / G_USEC_PER_SEC;

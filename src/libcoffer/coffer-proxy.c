@@ -69,6 +69,49 @@ coffer_proxy_mode_from_string (const char *text, CofferProxyMode *out_mode)
 }
 
 /**
+ * coffer_proxy_config_parse:
+ * @text: "none", "system", or a custom proxy as "http://HOST:PORT" (or
+ *   "HOST:PORT")
+ * @error: return location for a #GError
+ *
+ * Reads a proxy as a user writes it, without user name or password.
+ *
+ * Returns: (transfer full) (nullable): the settings, or %NULL with @error
+ */
+CofferProxyConfig *
+coffer_proxy_config_parse (const char *text, GError **error)
+{
+  g_autoptr (CofferProxyConfig) config = coffer_proxy_config_new ();
+  g_autofree char *uri = NULL;
+  g_autofree char *scheme = NULL;
+  g_autofree char *host = NULL;
+  gint port = -1;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if (g_str_equal (text, "none") || g_str_equal (text, "system"))
+    {
+      coffer_proxy_mode_from_string (text, &config->mode);
+      return g_steal_pointer (&config);
+    }
+  uri = strstr (text, "://") != NULL ? g_strdup (text) : g_strconcat ("http://", text, NULL);
+  if (!g_uri_split_network (uri, G_URI_FLAGS_NONE, &scheme, &host, &port, NULL) ||
+      g_ascii_strcasecmp (scheme, "http") != 0 || host == NULL || *host == '\0' || port <= 0 ||
+      port > 65535)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "The proxy is none, system or http://HOST:PORT; not “%s”.", text);
+      return NULL;
+    }
+  config->mode = COFFER_PROXY_CUSTOM;
+  config->host = g_steal_pointer (&host);
+  config->port = (guint16) port;
+  if (!coffer_proxy_config_check (config, error))
+    return NULL;
+  return g_steal_pointer (&config);
+}
+
+/**
  * coffer_proxy_config_to_uri:
  * @config: a custom proxy's settings
  *

@@ -54,6 +54,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferProxyConfig, coffer_proxy_config_free)
 
 const char *coffer_proxy_mode_to_string (CofferProxyMode mode);
 gboolean coffer_proxy_mode_from_string (const char *text, CofferProxyMode *out_mode);
+CofferProxyConfig *coffer_proxy_config_parse (const char *text, GError **error);
 char *coffer_proxy_config_to_uri (const CofferProxyConfig *config);
 
 gboolean coffer_proxy_config_check (const CofferProxyConfig *config, GError **error);

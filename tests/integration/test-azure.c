@@ -563,6 +563,60 @@ test_through_an_authenticating_proxy (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (out, "The proxy server rejected the user name or password"));
 }
 
+/* `coffer vault create` and `coffer vault credentials` go through a custom
+ * proxy when told to; a wrong password is refused in plain words. */
+static void
+test_vault_commands_through_a_proxy (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *proxy = NULL;
+  g_autofree char *good = write_passphrase (fixture, "proxy-password", "proxy-secret-42");
+  g_autofree char *bad = write_passphrase (fixture, "bad-proxy-password", "not-the-password");
+  g_autofree char *url = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *location = "azure://" ACCOUNT "/via-proxy";
+
+  proxy_start (fixture);
+  proxy = g_strdup_printf ("http://127.0.0.1:%u", fixture->proxy_port);
+  url = g_strdup_printf ("http://127.0.0.1:%u/" ACCOUNT "/via-proxy", fixture->port);
+
+  g_assert_cmpint (run_cli (NULL, NULL, &err, "vault", "create", "--name", "Proxy-Vault", location,
+                            "--endpoint", fixture->endpoint, "--account-key-file",
+                            fixture->key_file, "--proxy", proxy, "--proxy-user", "proxyuser",
+                            "--proxy-password-file", bad, NULL),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "The proxy server rejected the user name or password"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (NULL, &out, NULL, "vault", "create", "--name", "Proxy-Vault", location,
+                            "--endpoint", fixture->endpoint, "--account-key-file",
+                            fixture->key_file, "--proxy", proxy, "--proxy-user", "proxyuser",
+                            "--proxy-password-file", good, NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "Created vault"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (NULL, &out, NULL, "vault", "credentials", location, "--endpoint",
+                            fixture->endpoint, "--account-key-file", fixture->key_file, "--proxy",
+                            proxy, "--proxy-user", "proxyuser", "--proxy-password-file", good,
+                            "--output", fixture->work, NULL),
+                   ==, 0);
+  g_assert_true (g_str_has_suffix (g_strchomp (out), ".VaultCredentials"));
+
+  /* The container's creation and the vault's objects went through it. */
+  g_assert_true (g_file_get_contents (fixture->proxy_log, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, url));
+  g_assert_cmpuint (count_occurrences (log, url), >=, 3);
+  g_assert_null (strstr (log, "proxy-secret-42"));
+
+  /* A user name without a proxy to send it to is a mistake. */
+  g_assert_cmpint (run_cli (NULL, NULL, &err, "vault", "credentials", location, "--endpoint",
+                            fixture->endpoint, "--account-key-file", fixture->key_file,
+                            "--proxy-user", "proxyuser", NULL),
+                   !=, 0);
+  g_assert_nonnull (strstr (err, "--proxy http://HOST:PORT"));
+}
+
 /* A proxy that is not there is named as such. */
 static void
 test_unreachable_proxy_is_named (Fixture *fixture, gconstpointer data)
@@ -847,6 +901,7 @@ main (int argc, char **argv)
   ADD ("outage-retries-then-fails-clearly", test_outage_retries_then_fails_clearly);
   ADD ("through-an-authenticating-proxy", test_through_an_authenticating_proxy);
   ADD ("unreachable-proxy-is-named", test_unreachable_proxy_is_named);
+  ADD ("vault-commands-through-a-proxy", test_vault_commands_through_a_proxy);
   ADD ("two-machines-share-a-vault", test_two_machines_share_a_vault);
   ADD ("shared-access-signature", test_shared_access_signature);
   ADD ("untrusted-certificate-is-refused", test_untrusted_certificate_is_refused);
