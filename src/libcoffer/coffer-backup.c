@@ -51,6 +51,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -131,6 +132,8 @@ struct _Backup
   GHashTable *pending_ids;
   FileBatch *batch; /* the walker's, not yet handed over */
   guint queued_batches;
+  gint open_files;     /* opened by the walker, not yet done by a worker (atomic) */
+  gint max_open_files; /* a share of the descriptors this process may open */
   guint queued_seals;
   guint seal_waiters;      /* workers waiting for room among the seals */
   gboolean walker_waiting; /* for room in the batch queue */
@@ -766,12 +769,15 @@ file_run (gpointer data, gpointer user_data)
   FileBatch *batch = data;
   Backup *backup = user_data;
 
-  for (guint i = 0; i < batch->n_tasks; i++)
+  guint n_tasks = batch->n_tasks;
+
+  for (guint i = 0; i < n_tasks; i++)
     file_process (backup, batch->tasks[i]);
   g_free (batch);
 
   g_mutex_lock (&backup->lock);
   backup->queued_batches--;
+  g_atomic_int_add (&backup->open_files, -(gint) n_tasks);
   /* Waking the walker only when it waits spares a system call a batch. */
   if (backup->walker_waiting)
     g_cond_broadcast (&backup->cond);
@@ -797,6 +803,43 @@ submit_batch (Backup *backup)
   g_mutex_unlock (&backup->lock);
 
   g_thread_pool_push (backup->workers, g_steal_pointer (&backup->batch), NULL);
+}
+
+/* Waits, before the walker opens a file, while too many are open: the
+ * workers close them as they finish batches. Its own batch is handed over
+ * first, since no worker could close those files otherwise. */
+static void
+reserve_open_file (Backup *backup)
+{
+  /* Only the walker adds, and workers subtract under the lock: read
+   * without it, the count can only be higher than it is. */
+  if (g_atomic_int_get (&backup->open_files) < backup->max_open_files)
+    {
+      g_atomic_int_inc (&backup->open_files);
+      return;
+    }
+  g_mutex_lock (&backup->lock);
+  while (g_atomic_int_get (&backup->open_files) >= backup->max_open_files && backup->error == NULL)
+    {
+      if (backup->batch != NULL && backup->batch->n_tasks > 0)
+        {
+          g_mutex_unlock (&backup->lock);
+          submit_batch (backup);
+          g_mutex_lock (&backup->lock);
+          continue;
+        }
+      backup->walker_waiting = TRUE;
+      g_cond_wait (&backup->cond, &backup->lock);
+    }
+  backup->walker_waiting = FALSE;
+  g_atomic_int_inc (&backup->open_files);
+  g_mutex_unlock (&backup->lock);
+}
+
+static void
+release_open_file (Backup *backup)
+{
+  g_atomic_int_add (&backup->open_files, -1);
 }
 
 static void
@@ -845,7 +888,7 @@ capture_unopened (Backup *backup, int dirfd, const char *name, const char *path,
   CofferNode *node;
   gboolean skip = FALSE;
 
-  node = coffer_metadata_capture_file_at (path, name, st, backup->ids, NULL);
+  node = coffer_metadata_capture_file_at (dirfd, name, st, backup->ids, path, NULL);
   if (node != NULL)
     return node;
   node = coffer_metadata_capture (dirfd, name, st, backup->ids, path, &skip, &error);
@@ -918,6 +961,7 @@ walk_file (Backup *backup,
 
   /* O_NONBLOCK: should it have become a fifo since it was listed, opening
    * it does not wait for a writer. */
+  reserve_open_file (backup);
   fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     {
@@ -925,6 +969,7 @@ walk_file (Backup *backup,
       g_autofree char *reason = g_strdup_printf ("Cannot open it: %s", g_strerror (saved_errno));
       if (saved_errno != ENOENT) /* gone since the listing: nothing to back up */
         add_failed (backup, path, reason);
+      release_open_file (backup);
       return;
     }
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_dev != listed->st_dev ||
@@ -934,6 +979,7 @@ walk_file (Backup *backup,
                   "It was replaced while it was being backed up; it is backed up "
                   "next time.");
       close (fd);
+      release_open_file (backup);
       return;
     }
   node = coffer_metadata_capture_open_file (fd, name, &st, backup->ids, path, &error);
@@ -941,6 +987,7 @@ walk_file (Backup *backup,
     {
       add_failed (backup, path, error->message);
       close (fd);
+      release_open_file (backup);
       return;
     }
   node->hardlink_group = new_hardlink_group (backup, g_steal_pointer (&link_key));
@@ -1265,6 +1312,19 @@ backup_free (Backup *backup)
   g_free (backup);
 }
 
+/* The files the walker may hold open at once: a quarter of what this
+ * process may open (the rest is for folders, the vault and the agent),
+ * between 16 and 256. */
+static gint
+max_open_files (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return 256;
+  return (gint) CLAMP (limit.rlim_cur / 4, 16, 256);
+}
+
 static Backup *
 backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GError **error)
 {
@@ -1286,6 +1346,7 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
       g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, g_free, NULL);
   backup->failed = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
   backup->last_checkpoint = g_get_monotonic_time ();
+  backup->max_open_files = max_open_files ();
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
     backup->writers[i] = coffer_pack_writer_new (options->keys, i);
 

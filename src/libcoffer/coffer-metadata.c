@@ -698,33 +698,58 @@ coffer_metadata_capture_open_file (int fd,
 
 /**
  * coffer_metadata_capture_file_at:
- * @path: a regular file's absolute path
- * @name: its name in its folder
- * @st: what `fstatat (…, AT_SYMLINK_NOFOLLOW)` said of it
+ * @dirfd: the folder holding the file
+ * @name: its name in it
+ * @st: what `fstatat (dirfd, name, …, AT_SYMLINK_NOFOLLOW)` said of it
  * @ids: (nullable): the cache to find user and group names in
+ * @display_path: the file's path, for messages
  * @error: return location for a #GError
  *
  * Like coffer_metadata_capture(), for a regular file the caller need not
  * open (it is empty, or unchanged since the last backup): its extended
- * attributes are read through @path, one system call when it has none.
- * Should @path no longer reach the file (a folder above it renamed, or a
- * path longer than the kernel takes), this fails, and the caller falls back
- * to coffer_metadata_capture().
+ * attributes are read through /proc/self/fd/DIRFD/NAME, not followed, so
+ * the folders above it are not looked up again; then @name is checked to
+ * still be the file @st describes. Two system calls when it has none, where
+ * opening it costs four. Fails without /proc, or when @name changed; the
+ * caller then falls back to coffer_metadata_capture().
  *
  * Returns: (transfer full) (nullable): the node, or %NULL with a #G_IO_ERROR
  */
 CofferNode *
-coffer_metadata_capture_file_at (
-    const char *path, const char *name, const struct stat *st, CofferIdCache *ids, GError **error)
+coffer_metadata_capture_file_at (int dirfd,
+                                 const char *name,
+                                 const struct stat *st,
+                                 CofferIdCache *ids,
+                                 const char *display_path,
+                                 GError **error)
 {
-  XattrSource source = { path, -1, TRUE };
+  g_autoptr (CofferNode) node = NULL;
+  g_autofree char *path = NULL;
+  XattrSource source = { NULL, -1, TRUE };
+  struct stat now;
 
-  g_return_val_if_fail (path != NULL && g_path_is_absolute (path), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (dirfd >= 0, NULL);
+  g_return_val_if_fail (name != NULL && strchr (name, '/') == NULL, NULL);
   g_return_val_if_fail (st != NULL && S_ISREG (st->st_mode), NULL);
+  g_return_val_if_fail (display_path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return capture_file (&source, name, st, ids, path, error);
+  path = g_strdup_printf ("/proc/self/fd/%d/%s", dirfd, name);
+  source.path = path;
+  node = capture_file (&source, name, st, ids, display_path, error);
+  if (node == NULL)
+    return NULL;
+  if (fstatat (dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      errno_error (error, errno, display_path, "Cannot read the attributes of");
+      return NULL;
+    }
+  if (!same_inode (st, &now))
+    {
+      changed_error (error, display_path);
+      return NULL;
+    }
+  return g_steal_pointer (&node);
 }
 
 /**

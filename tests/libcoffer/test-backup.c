@@ -6,6 +6,7 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <string.h>
@@ -540,6 +541,31 @@ test_every_kind_of_entry_is_captured (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (node->extents->len, ==, 2);
 }
 
+/* However few descriptors the process may open, no file is left out for
+ * lack of one: the walker waits for the workers to close files. */
+static void
+test_few_descriptors_leave_nothing_out (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) result = NULL;
+  struct rlimit saved, low;
+
+  for (guint i = 0; i < 1500; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("many/f%04u.bin", i);
+      g_autoptr (GBytes) bytes = random_bytes (16 * 1024, i);
+      write_file (fixture->source, name, bytes);
+    }
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  low = saved;
+  low.rlim_cur = 64;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+  result = back_up (fixture);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+
+  g_assert_cmpuint (result->failed->len, ==, 0);
+  g_assert_cmpuint (result->totals.files_read, ==, 1500);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -554,6 +580,7 @@ main (int argc, char **argv)
   ADD ("check-finds-every-damaged-pack", test_check_finds_every_damaged_pack);
   ADD ("interrupted-backup-resumes", test_interrupted_backup_resumes);
   ADD ("every-kind-of-entry-is-captured", test_every_kind_of_entry_is_captured);
+  ADD ("few-descriptors-leave-nothing-out", test_few_descriptors_leave_nothing_out);
 #undef ADD
 
   return g_test_run ();
