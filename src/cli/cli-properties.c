@@ -251,7 +251,7 @@ build_changes (SetOptions *options, GVariantBuilder *changes)
     }
   if (options->proxy != NULL && !add_proxy (changes, options->proxy))
     return usage_error (_ ("--proxy is none, system or http://HOST:PORT; not “%s”."),
-                        options->proxy);
+                        strchr (options->proxy, '@') != NULL ? "USER:PASSWORD@…" : options->proxy);
   if (options->proxy_user != NULL)
     g_variant_builder_add (changes, "{sv}", "proxy-user",
                            g_variant_new_string (options->proxy_user));

@@ -148,23 +148,27 @@ static char *
 read_secret_file (const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
+  g_autofree char *secret = NULL;
+  gsize length = 0;
   struct stat st;
   char *newline;
 
-  if (!g_file_get_contents (path, &contents, NULL, error))
+  if (!g_file_get_contents (path, &contents, &length, error))
     return NULL;
   if (g_stat (path, &st) == 0 && (st.st_mode & 0077) != 0)
     g_printerr (_ ("Warning: %s can be read by other users; keep it private (chmod 600).\n"), path);
   newline = strchr (contents, '\n');
   if (newline != NULL)
     *newline = '\0';
-  g_strstrip (contents);
-  if (*contents == '\0')
+  secret = g_strdup (g_strstrip (contents));
+  /* Every byte read, the lines after the first too. */
+  explicit_bzero (contents, length);
+  if (*secret == '\0')
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT, _ ("%s is empty."), path);
       return NULL;
     }
-  return g_steal_pointer (&contents);
+  return g_steal_pointer (&secret);
 }
 
 /* The proxy the options name: the system's unless --proxy says otherwise.

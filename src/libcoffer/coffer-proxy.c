@@ -94,6 +94,14 @@ coffer_proxy_config_parse (const char *text, GError **error)
       coffer_proxy_mode_from_string (text, &config->mode);
       return g_steal_pointer (&config);
     }
+  /* Not echoed: it may hold a password. */
+  if (strchr (text, '@') != NULL)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "Give the proxy's user name with --proxy-user and its password in a file, "
+                   "not in the proxy's address.");
+      return NULL;
+    }
   uri = strstr (text, "://") != NULL ? g_strdup (text) : g_strconcat ("http://", text, NULL);
   if (!g_uri_split_network (uri, G_URI_FLAGS_NONE, &scheme, &host, &port, NULL) ||
       g_ascii_strcasecmp (scheme, "http") != 0 || host == NULL || *host == '\0' || port <= 0 ||

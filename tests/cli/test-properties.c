@@ -204,6 +204,10 @@ test_refusals_change_nothing (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "properties", "set", "--work-bandwidth", "20MB"), ==, 2);
   g_assert_cmpint (cli (fixture, "properties", "set", "--proxy", "ftp://proxy:21"), ==, 2);
   g_assert_cmpint (cli (fixture, "properties", "set", "--proxy", "http://proxy"), ==, 2);
+  /* A password in the address is refused, and not repeated. */
+  g_assert_cmpint (cli (fixture, "properties", "set", "--proxy", "http://ann:hunter2@proxy:3128"),
+                   ==, 2);
+  g_assert_null (strstr (fixture->err, "hunter2"));
   g_assert_cmpint (cli (fixture, "properties", "set"), ==, 2);
   g_assert_nonnull (strstr (fixture->err, "Nothing to change"));
 
