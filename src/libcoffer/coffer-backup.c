@@ -879,18 +879,27 @@ child_path (const char *parent, const char *name)
 
 static void walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev);
 
-/* Captures a regular file that is not to be read: from its path, or
- * should that fail, as any other entry. */
+/* Captures a regular file that is not to be read: through a descriptor
+ * opened just for that, or, when it cannot be opened for reading (it may
+ * still be listed), as any other entry. */
 static CofferNode *
-capture_unopened (Backup *backup, int dirfd, const char *name, const char *path, struct stat *st)
+capture_unread (Backup *backup, int dirfd, const char *name, const char *path, struct stat *st)
 {
   g_autoptr (GError) error = NULL;
-  CofferNode *node;
+  CofferNode *node = NULL;
   gboolean skip = FALSE;
+  struct stat now;
+  int fd;
 
-  node = coffer_metadata_capture_file_at (dirfd, name, st, backup->ids, path, NULL);
-  if (node != NULL)
-    return node;
+  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      if (fstat (fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+        node = coffer_metadata_capture_open_file (fd, name, st, backup->ids, path, NULL);
+      close (fd);
+      if (node != NULL)
+        return node;
+    }
   node = coffer_metadata_capture (dirfd, name, st, backup->ids, path, &skip, &error);
   if (node == NULL)
     add_failed (backup, path, error != NULL ? error->message : "It could not be read.");
@@ -911,8 +920,8 @@ new_hardlink_group (Backup *backup, char *key)
 
 /* Handles a regular file, as @listed describes it. One that is empty,
  * unchanged since the last backup, or a further name of a hardlink is not
- * opened; any other is opened once, for its extended attributes and for a
- * worker to read. */
+ * read: the walker captures it and goes on. Any other is opened once, for
+ * its extended attributes and for a worker to read. */
 static void
 walk_file (Backup *backup,
            Dir *dir,
@@ -947,7 +956,7 @@ walk_file (Backup *backup,
     from_cache = (chunks = take_from_cache (backup, path, &st, fsid)) != NULL;
   if (chunks != NULL)
     {
-      node = capture_unopened (backup, dirfd, name, path, &st);
+      node = capture_unread (backup, dirfd, name, path, &st);
       if (node == NULL)
         return;
       node->hardlink_group =

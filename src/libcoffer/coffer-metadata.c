@@ -265,20 +265,16 @@ type_from_mode (mode_t mode, CofferNodeType *type)
 }
 
 /* Where extended attributes are read from: a path that names the entry
- * itself (/proc/self/fd/N, followed), a path to a regular file (not
- * followed), or a descriptor opened for reading. */
+ * itself (/proc/self/fd/N), or a descriptor opened for reading. */
 typedef struct
 {
   const char *path;
   int fd;
-  gboolean no_follow;
 } XattrSource;
 
 static ssize_t
 source_list (const XattrSource *source, char *buffer, size_t size)
 {
-  if (source->path != NULL && source->no_follow)
-    return llistxattr (source->path, buffer, size);
   if (source->path != NULL)
     return listxattr (source->path, buffer, size);
   return flistxattr (source->fd, buffer, size);
@@ -287,8 +283,6 @@ source_list (const XattrSource *source, char *buffer, size_t size)
 static ssize_t
 source_get (const XattrSource *source, const char *name, void *buffer, size_t size)
 {
-  if (source->path != NULL && source->no_follow)
-    return lgetxattr (source->path, name, buffer, size);
   if (source->path != NULL)
     return getxattr (source->path, name, buffer, size);
   return fgetxattr (source->fd, name, buffer, size);
@@ -431,7 +425,7 @@ read_xattrs_without_proc (int dirfd,
                           GError **error)
 {
   __attribute__ ((cleanup (close_fd))) int fd = -1;
-  XattrSource source = { NULL, -1, FALSE };
+  XattrSource source = { NULL, -1 };
   struct stat now;
 
   if (node->type != COFFER_NODE_FILE && node->type != COFFER_NODE_DIR)
@@ -460,7 +454,7 @@ read_xattrs (int dirfd,
              GError **error)
 {
   char proc_path[64];
-  XattrSource source = { proc_path, -1, FALSE };
+  XattrSource source = { proc_path, -1 };
   g_autoptr (GError) local_error = NULL;
 
   g_snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", path_fd);
@@ -685,7 +679,7 @@ coffer_metadata_capture_open_file (int fd,
                                    const char *display_path,
                                    GError **error)
 {
-  XattrSource source = { NULL, fd, FALSE };
+  XattrSource source = { NULL, fd };
 
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (name != NULL, NULL);
@@ -694,62 +688,6 @@ coffer_metadata_capture_open_file (int fd,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return capture_file (&source, name, st, ids, display_path, error);
-}
-
-/**
- * coffer_metadata_capture_file_at:
- * @dirfd: the folder holding the file
- * @name: its name in it
- * @st: what `fstatat (dirfd, name, …, AT_SYMLINK_NOFOLLOW)` said of it
- * @ids: (nullable): the cache to find user and group names in
- * @display_path: the file's path, for messages
- * @error: return location for a #GError
- *
- * Like coffer_metadata_capture(), for a regular file the caller need not
- * open (it is empty, or unchanged since the last backup): its extended
- * attributes are read through /proc/self/fd/DIRFD/NAME, not followed, so
- * the folders above it are not looked up again; then @name is checked to
- * still be the file @st describes. Two system calls when it has none, where
- * opening it costs four. Fails without /proc, or when @name changed; the
- * caller then falls back to coffer_metadata_capture().
- *
- * Returns: (transfer full) (nullable): the node, or %NULL with a #G_IO_ERROR
- */
-CofferNode *
-coffer_metadata_capture_file_at (int dirfd,
-                                 const char *name,
-                                 const struct stat *st,
-                                 CofferIdCache *ids,
-                                 const char *display_path,
-                                 GError **error)
-{
-  g_autoptr (CofferNode) node = NULL;
-  g_autofree char *path = NULL;
-  XattrSource source = { NULL, -1, TRUE };
-  struct stat now;
-
-  g_return_val_if_fail (dirfd >= 0, NULL);
-  g_return_val_if_fail (name != NULL && strchr (name, '/') == NULL, NULL);
-  g_return_val_if_fail (st != NULL && S_ISREG (st->st_mode), NULL);
-  g_return_val_if_fail (display_path != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  path = g_strdup_printf ("/proc/self/fd/%d/%s", dirfd, name);
-  source.path = path;
-  node = capture_file (&source, name, st, ids, display_path, error);
-  if (node == NULL)
-    return NULL;
-  if (fstatat (dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
-    {
-      errno_error (error, errno, display_path, "Cannot read the attributes of");
-      return NULL;
-    }
-  if (!same_inode (st, &now))
-    {
-      changed_error (error, display_path);
-      return NULL;
-    }
-  return g_steal_pointer (&node);
 }
 
 /**

@@ -29,12 +29,6 @@ CofferNode *coffer_metadata_capture_open_file (int fd,
                                                CofferIdCache *ids,
                                                const char *display_path,
                                                GError **error);
-CofferNode *coffer_metadata_capture_file_at (int dirfd,
-                                             const char *name,
-                                             const struct stat *st,
-                                             CofferIdCache *ids,
-                                             const char *display_path,
-                                             GError **error);
 GArray *coffer_metadata_sparse_extents (int fd, guint64 size, GError **error);
 
 G_END_DECLS
