@@ -633,28 +633,6 @@ coffer_metadata_capture (int dirfd,
   return g_steal_pointer (&node);
 }
 
-/* A regular file's node, its extended attributes read from @source. */
-static CofferNode *
-capture_file (const XattrSource *source,
-              const char *name,
-              const struct stat *st,
-              CofferIdCache *ids,
-              const char *display_path,
-              GError **error)
-{
-  g_autoptr (CofferNode) node = NULL;
-
-  if (!coffer_tree_name_is_valid (name, strlen (name)))
-    {
-      errno_error (error, ENAMETOOLONG, display_path, "Cannot back up");
-      return NULL;
-    }
-  node = node_from_stat (name, COFFER_NODE_FILE, st, ids);
-  if (!read_xattrs_from (source, node, display_path, error))
-    return NULL;
-  return g_steal_pointer (&node);
-}
-
 /**
  * coffer_metadata_capture_open_file:
  * @fd: a regular file, open for reading
@@ -679,6 +657,7 @@ coffer_metadata_capture_open_file (int fd,
                                    const char *display_path,
                                    GError **error)
 {
+  g_autoptr (CofferNode) node = NULL;
   XattrSource source = { NULL, fd };
 
   g_return_val_if_fail (fd >= 0, NULL);
@@ -687,7 +666,15 @@ coffer_metadata_capture_open_file (int fd,
   g_return_val_if_fail (display_path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return capture_file (&source, name, st, ids, display_path, error);
+  if (!coffer_tree_name_is_valid (name, strlen (name)))
+    {
+      errno_error (error, ENAMETOOLONG, display_path, "Cannot back up");
+      return NULL;
+    }
+  node = node_from_stat (name, COFFER_NODE_FILE, st, ids);
+  if (!read_xattrs_from (&source, node, display_path, error))
+    return NULL;
+  return g_steal_pointer (&node);
 }
 
 /**
