@@ -143,11 +143,26 @@ def main():
     # The filter reloads from the agent: only failed jobs, 1 in 100.
     combo = find_showing(window, "the status filter", name="Status filter", roleName="combo box")
     started = time.monotonic()
-    combo.doActionNamed("press")
-    wait_for(lambda: combo.findChild(lambda n: n.name == "Failed" and n.roleName == "menu item"
-                                     and n.showing, retry=False, requireResult=False),
-             "the status filter's menu").doActionNamed("click")
-    wait_for(lambda: count.text.startswith("200 jobs loaded"), "the failed jobs", 30)
+
+    def choose_failed():
+        combo.doActionNamed("press")
+        wait_for(lambda: combo.findChild(lambda n: n.name == "Failed" and n.roleName == "menu item"
+                                         and n.showing, retry=False, requireResult=False),
+                 "the status filter's menu").doActionNamed("click")
+
+    # A click AT-SPI delivers while the machine is busy can be lost: the
+    # choice is made again (choosing Failed twice changes nothing) until
+    # the list shows it.
+    choose_failed()
+    deadline = time.monotonic() + 30
+    chosen = time.monotonic()
+    while not count.text.startswith("200 jobs loaded"):
+        if time.monotonic() > deadline:
+            check(False, "the failed jobs are shown within 30 s")
+        if time.monotonic() - chosen > 5:
+            choose_failed()
+            chosen = time.monotonic()
+        time.sleep(0.1)
     statuses = wait_for(lambda: first_statuses(history, 20), "the failed jobs in the list")
     check(statuses == {"Failed"},
           f"the Failed filter shows only failed jobs ({time.monotonic() - started:.2f} s)")
