@@ -122,6 +122,8 @@ struct _Backup
   GThreadPool *sealers;
   GThreadPool *uploaders;
   guint n_uploaders; /* the store's concurrency */
+  CofferBufferPool *pack_buffers;
+  CofferBufferPool *chunk_buffers; /* copies of chunks for the sealers */
 
   GMutex lock; /* guards what follows */
   GCond cond;
@@ -352,7 +354,8 @@ flush_pack_locked (Backup *backup, CofferBlobType type)
 
   upload = g_new0 (Upload, 1);
   upload->writer = backup->writers[type];
-  backup->writers[type] = coffer_pack_writer_new (backup->options->keys, type);
+  backup->writers[type] =
+      coffer_pack_writer_new (backup->options->keys, type, backup->pack_buffers);
   backup->packs_in_flight++;
   g_thread_pool_push (backup->uploaders, upload, NULL);
 }
@@ -392,7 +395,7 @@ seal_run (gpointer data, gpointer user_data)
 
   if (!stopped (backup))
     seal_and_add (backup, COFFER_BLOB_DATA, task->id, task->data, task->size);
-  g_free (task->data);
+  coffer_buffer_pool_give (backup->chunk_buffers, task->data);
   g_free (task);
 
   g_mutex_lock (&backup->lock);
@@ -442,7 +445,8 @@ store_blob (Backup *backup,
 
   task = g_new (SealTask, 1);
   memcpy (task->id, id, COFFER_BLOB_ID_SIZE);
-  task->data = g_memdup2 (data, size);
+  task->data = coffer_buffer_pool_take (backup->chunk_buffers);
+  memcpy (task->data, data, size);
   task->size = size;
   g_thread_pool_push (backup->sealers, task, NULL);
 }
@@ -1313,6 +1317,8 @@ backup_free (Backup *backup)
   g_clear_pointer (&backup->pending_ids, g_hash_table_unref);
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
     g_clear_pointer (&backup->writers[i], coffer_pack_writer_free);
+  g_clear_pointer (&backup->pack_buffers, coffer_buffer_pool_unref);
+  g_clear_pointer (&backup->chunk_buffers, coffer_buffer_pool_unref);
   g_clear_pointer (&backup->failed, g_ptr_array_unref);
   g_clear_error (&backup->error);
   g_mutex_clear (&backup->lock);
@@ -1356,8 +1362,17 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   backup->failed = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
   backup->last_checkpoint = g_get_monotonic_time ();
   backup->max_open_files = max_open_files ();
+  /* As many uploaders as the store serves requests at once: two for a
+   * folder, the concurrency setting (4 by default) for a network vault. */
+  backup->n_uploaders = coffer_store_get_concurrency (coffer_vault_get_store (options->vault));
+  /* Enough pack buffers for every writer and every pack in flight. */
+  backup->pack_buffers = coffer_buffer_pool_new (
+      COFFER_PACK_BUFFER_SIZE, COFFER_BLOB_N_TYPES + backup->n_uploaders + EXTRA_PACKS_IN_FLIGHT);
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
-    backup->writers[i] = coffer_pack_writer_new (options->keys, i);
+    backup->writers[i] = coffer_pack_writer_new (options->keys, i, backup->pack_buffers);
+  /* One for each seal queued or running. */
+  backup->chunk_buffers =
+      coffer_buffer_pool_new (COFFER_CHUNK_MAX, (MAX_SEALS_PER_WORKER + 1) * options->workers);
 
   /* What is never backed up, whatever the policy says. */
   for (guint i = 0; options->skip_paths != NULL && options->skip_paths[i] != NULL; i++)
@@ -1471,9 +1486,6 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
   report (backup, "Data transfer is in progress…");
   backup->workers = g_thread_pool_new (file_run, backup, defaults.workers, TRUE, NULL);
   backup->sealers = g_thread_pool_new (seal_run, backup, defaults.workers, TRUE, NULL);
-  /* As many uploaders as the store serves requests at once: two for a
-   * folder, the concurrency setting (4 by default) for a network vault. */
-  backup->n_uploaders = coffer_store_get_concurrency (coffer_vault_get_store (options->vault));
   backup->uploaders = g_thread_pool_new (upload_run, backup, backup->n_uploaders, TRUE, NULL);
   run_pipeline (backup);
 

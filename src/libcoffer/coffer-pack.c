@@ -53,7 +53,10 @@ struct _CofferPackWriter
 {
   guint8 header_key[32];
   CofferBlobType type;
-  GByteArray *data;
+  CofferBufferPool *pool; /* nullable: where data comes from */
+  guint8 *data;           /* the blobs, then the header when finished */
+  gsize len;
+  gsize capacity;
   GArray *entries; /* CofferPackEntry */
 };
 
@@ -89,16 +92,43 @@ set_corrupt (GError **error, const char *pack_name, const char *format, ...)
 static void
 writer_reset (CofferPackWriter *self)
 {
-  /* Room for a full pack and its last blob, so that a pack is not copied
-   * as it grows. */
-  self->data = g_byte_array_sized_new (COFFER_PACK_TARGET_SIZE + 4 * 1024 * 1024);
+  /* Room for a full pack, its last blob and its header, so that a pack is
+   * not copied as it grows. */
+  self->capacity = COFFER_PACK_BUFFER_SIZE;
+  self->data =
+      self->pool != NULL ? coffer_buffer_pool_take (self->pool) : g_malloc (self->capacity);
+  self->len = 0;
   self->entries = g_array_new (FALSE, FALSE, sizeof (CofferPackEntry));
+}
+
+/* Gives the data buffer back to the pool it came from, unless it grew. */
+static void
+release_data (CofferPackWriter *self)
+{
+  if (self->pool != NULL && self->capacity == COFFER_PACK_BUFFER_SIZE)
+    coffer_buffer_pool_give (self->pool, self->data);
+  else
+    g_free (self->data);
+  self->data = NULL;
+}
+
+/* Makes room for @extra more bytes: only trees and large metadata blobs,
+ * up to COFFER_BLOB_MAX_SIZE, can outgrow the buffer. */
+static void
+reserve (CofferPackWriter *self, gsize extra)
+{
+  if (self->len + extra <= self->capacity)
+    return;
+  self->capacity = MAX (self->capacity * 2, self->len + extra);
+  self->data = g_realloc (self->data, self->capacity);
 }
 
 /**
  * coffer_pack_writer_new:
  * @keys: the machine's master keys
  * @type: the type of every blob the pack will hold
+ * @pool: (nullable): buffers of %COFFER_PACK_BUFFER_SIZE bytes to gather
+ *   packs in, shared by the writers of one backup
  *
  * Makes a writer that gathers sealed blobs into packs. Not thread-safe: one
  * thread (the packer) owns it.
@@ -106,16 +136,19 @@ writer_reset (CofferPackWriter *self)
  * Returns: (transfer full): the writer
  */
 CofferPackWriter *
-coffer_pack_writer_new (const CofferMasterKeys *keys, CofferBlobType type)
+coffer_pack_writer_new (const CofferMasterKeys *keys, CofferBlobType type, CofferBufferPool *pool)
 {
   CofferPackWriter *self;
 
   g_return_val_if_fail (keys != NULL, NULL);
   g_return_val_if_fail ((guint) type < COFFER_BLOB_N_TYPES, NULL);
+  g_return_val_if_fail (
+      pool == NULL || coffer_buffer_pool_get_buffer_size (pool) == COFFER_PACK_BUFFER_SIZE, NULL);
 
   self = g_new0 (CofferPackWriter, 1);
   derive_header_key (keys, self->header_key);
   self->type = type;
+  self->pool = pool != NULL ? coffer_buffer_pool_ref (pool) : NULL;
   writer_reset (self);
   return self;
 }
@@ -133,8 +166,9 @@ coffer_pack_writer_free (CofferPackWriter *self)
     return;
 
   OPENSSL_cleanse (self->header_key, sizeof self->header_key);
-  g_byte_array_unref (self->data);
+  release_data (self);
   g_array_unref (self->entries);
+  g_clear_pointer (&self->pool, coffer_buffer_pool_unref);
   g_free (self);
 }
 
@@ -167,15 +201,17 @@ coffer_pack_writer_add (CofferPackWriter *self,
   g_return_if_fail (size >= COFFER_BLOB_OVERHEAD && size - COFFER_BLOB_OVERHEAD <= raw_length);
   g_return_if_fail (raw_length <= COFFER_BLOB_MAX_SIZE);
   g_return_if_fail (self->entries->len < COFFER_PACK_MAX_ENTRIES);
-  g_return_if_fail (self->data->len <= MAX_BLOB_AREA - size);
+  g_return_if_fail (self->len <= MAX_BLOB_AREA - size);
 
   memcpy (entry.id, id, COFFER_BLOB_ID_SIZE);
   entry.type = self->type;
-  entry.offset = self->data->len;
+  entry.offset = self->len;
   entry.length = size;
   entry.raw_length = raw_length;
   g_array_append_val (self->entries, entry);
-  g_byte_array_append (self->data, blob, size);
+  reserve (self, size);
+  memcpy (self->data + self->len, blob, size);
+  self->len += size;
 }
 
 /**
@@ -189,7 +225,7 @@ coffer_pack_writer_get_size (CofferPackWriter *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return self->data->len;
+  return self->len;
 }
 
 /**
@@ -218,8 +254,7 @@ coffer_pack_writer_is_full (CofferPackWriter *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
-  return self->data->len >= COFFER_PACK_TARGET_SIZE ||
-         self->entries->len >= COFFER_PACK_MAX_ENTRIES;
+  return self->len >= COFFER_PACK_TARGET_SIZE || self->entries->len >= COFFER_PACK_MAX_ENTRIES;
 }
 
 /* The name of a format 2 pack: the SHA-256 of its tail (the header and its
@@ -303,10 +338,11 @@ coffer_pack_writer_finish (CofferPackWriter *self,
       coffer_put_le32 (out + COFFER_BLOB_ID_SIZE + 8, entry->raw_length);
     }
 
-  header_offset = self->data->len;
+  header_offset = self->len;
   header_size = HEADER_OVERHEAD + plain_size;
-  g_byte_array_set_size (self->data, header_offset + header_size + 4);
-  header = self->data->data + header_offset;
+  reserve (self, header_size + 4);
+  self->len += header_size + 4;
+  header = self->data + header_offset;
   header[0] = HEADER_VERSION;
   coffer_random_bytes (header + 1, COFFER_GCM_NONCE_SIZE);
   header_aad (HEADER_VERSION, header_offset, aad);
@@ -316,9 +352,13 @@ coffer_pack_writer_finish (CofferPackWriter *self,
     g_error ("AES-256-GCM encryption failed");
   coffer_put_le32 (header + header_size, header_size);
 
-  compute_name (self->data->data, self->data->len, header_offset, self->entries, out_name);
+  compute_name (self->data, self->len, header_offset, self->entries, out_name);
 
-  pack = g_byte_array_free_to_bytes (self->data);
+  if (self->pool != NULL && self->capacity == COFFER_PACK_BUFFER_SIZE)
+    pack = coffer_buffer_pool_wrap (self->pool, self->data, self->len);
+  else
+    pack = g_bytes_new_take (self->data, self->len);
+  self->data = NULL;
   if (out_entries != NULL)
     *out_entries = self->entries;
   else

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "coffer-blob.h"
+#include "coffer-buffer-pool.h"
 #include "coffer-keys.h"
 
 G_BEGIN_DECLS
@@ -37,10 +38,16 @@ typedef struct
 #define COFFER_PACK_MAX_HEADER_SIZE (34 + 44 * COFFER_PACK_MAX_ENTRIES)
 #define COFFER_PACK_MAX_TAIL (4 + COFFER_PACK_MAX_HEADER_SIZE)
 #define COFFER_PACK_NAME_LENGTH 64
+/* What a writer gathers a pack in: room for a pack just short of the
+ * target, a last data blob (chunks are at most 4 MiB) and the largest
+ * header. Only a pack of larger tree or metadata blobs grows past it. */
+#define COFFER_PACK_BUFFER_SIZE                                                                    \
+  (COFFER_PACK_TARGET_SIZE + 4 * 1024 * 1024 + COFFER_BLOB_OVERHEAD + COFFER_PACK_MAX_TAIL)
 
 typedef struct _CofferPackWriter CofferPackWriter;
 
-CofferPackWriter *coffer_pack_writer_new (const CofferMasterKeys *keys, CofferBlobType type);
+CofferPackWriter *
+coffer_pack_writer_new (const CofferMasterKeys *keys, CofferBlobType type, CofferBufferPool *pool);
 void coffer_pack_writer_free (CofferPackWriter *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferPackWriter, coffer_pack_writer_free)
 

@@ -65,7 +65,7 @@ make_pack (CofferBlobType type, guint n_blobs, gsize blob_size)
 
   pack->keys = coffer_master_keys_generate ();
   pack->plain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  writer = coffer_pack_writer_new (pack->keys, type);
+  writer = coffer_pack_writer_new (pack->keys, type, NULL);
   for (guint i = 0; i < n_blobs; i++)
     {
       GBytes *plain = plaintext (i, blob_size + i);
@@ -217,7 +217,7 @@ static void
 test_writer_reusable (void)
 {
   g_autoptr (CofferMasterKeys) keys = coffer_master_keys_generate ();
-  g_autoptr (CofferPackWriter) writer = coffer_pack_writer_new (keys, COFFER_BLOB_DATA);
+  g_autoptr (CofferPackWriter) writer = coffer_pack_writer_new (keys, COFFER_BLOB_DATA, NULL);
   g_autoptr (GBytes) plain = plaintext (0, 1000);
   g_autoptr (GBytes) first = NULL;
   g_autoptr (GBytes) second = NULL;
@@ -239,11 +239,96 @@ test_writer_reusable (void)
   g_assert_cmpuint (g_array_index (second_entries, CofferPackEntry, 0).offset, ==, 0);
 }
 
+/* Reads every blob of @pack back and compares it with what went in. */
+static void
+assert_blobs_read_back (const CofferMasterKeys *keys,
+                        const char *name,
+                        GBytes *pack,
+                        GPtrArray *plain)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) entries =
+      coffer_pack_read_header (keys, name, pack, g_bytes_get_size (pack), &error);
+  const guint8 *data = g_bytes_get_data (pack, NULL);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (entries->len, ==, plain->len);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const CofferPackEntry *entry = &g_array_index (entries, CofferPackEntry, i);
+      g_autoptr (GBytes) opened =
+          coffer_blob_open (keys, entry->id, entry->type, data + entry->offset, entry->length,
+                            entry->raw_length, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (opened, g_ptr_array_index (plain, i)));
+    }
+}
+
+/* Packs gathered in a pool's buffers: a buffer goes back to the pool only
+ * once the pack's bytes are freed, a pack outlives its writer and the pool,
+ * and a pack of blobs larger than a buffer still comes out whole. */
+static void
+test_pooled_buffers (void)
+{
+  g_autoptr (CofferMasterKeys) keys = coffer_master_keys_generate ();
+  g_autoptr (CofferBufferPool) pool = coffer_buffer_pool_new (COFFER_PACK_BUFFER_SIZE, 1);
+  g_autoptr (CofferPackWriter) writer = coffer_pack_writer_new (keys, COFFER_BLOB_TREE, pool);
+  g_autoptr (GPtrArray) plain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr (GBytes) first = NULL;
+  g_autoptr (GBytes) second = NULL;
+  g_autoptr (GBytes) third = NULL;
+  g_autoptr (GBytes) big = NULL;
+  const guint8 *first_data;
+  char name[65];
+  guint8 id[32];
+
+  g_ptr_array_add (plain, plaintext (0, 3000));
+  add_blob (writer, keys, COFFER_BLOB_TREE, g_ptr_array_index (plain, 0), id);
+  first = coffer_pack_writer_finish (writer, name, NULL);
+  first_data = g_bytes_get_data (first, NULL);
+  assert_blobs_read_back (keys, name, first, plain);
+
+  /* The first pack's buffer is still lent: the second pack is elsewhere. */
+  add_blob (writer, keys, COFFER_BLOB_TREE, g_ptr_array_index (plain, 0), id);
+  second = coffer_pack_writer_finish (writer, name, NULL);
+  g_assert_true (g_bytes_get_data (second, NULL) != first_data);
+  assert_blobs_read_back (keys, name, second, plain);
+
+  /* Freed, the first buffer is kept (the pool keeps one) and gathers the
+   * pack after the one already begun. */
+  g_clear_pointer (&first, g_bytes_unref);
+  g_clear_pointer (&second, g_bytes_unref);
+  add_blob (writer, keys, COFFER_BLOB_TREE, g_ptr_array_index (plain, 0), id);
+  g_clear_pointer (&third, g_bytes_unref);
+  third = coffer_pack_writer_finish (writer, name, NULL);
+  add_blob (writer, keys, COFFER_BLOB_TREE, g_ptr_array_index (plain, 0), id);
+  g_clear_pointer (&third, g_bytes_unref);
+  third = coffer_pack_writer_finish (writer, name, NULL);
+  g_assert_true (g_bytes_get_data (third, NULL) == first_data);
+  assert_blobs_read_back (keys, name, third, plain);
+
+  /* Two random 12 MiB trees do not fit in one buffer: it grows. */
+  g_ptr_array_set_size (plain, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_ptr_array_add (plain, plaintext (0, 12 * 1024 * 1024));
+      add_blob (writer, keys, COFFER_BLOB_TREE, g_ptr_array_index (plain, i), id);
+    }
+  big = coffer_pack_writer_finish (writer, name, NULL);
+  g_assert_cmpuint (g_bytes_get_size (big), >, COFFER_PACK_BUFFER_SIZE);
+
+  /* The packs outlive the writer and the last reference to the pool. */
+  g_clear_pointer (&writer, coffer_pack_writer_free);
+  g_clear_pointer (&pool, coffer_buffer_pool_unref);
+  assert_blobs_read_back (keys, name, big, plain);
+}
+
 static void
 test_is_full (void)
 {
   g_autoptr (CofferMasterKeys) keys = coffer_master_keys_generate ();
-  g_autoptr (CofferPackWriter) writer = coffer_pack_writer_new (keys, COFFER_BLOB_DATA);
+  g_autoptr (CofferPackWriter) writer = coffer_pack_writer_new (keys, COFFER_BLOB_DATA, NULL);
   g_autoptr (GBytes) big = plaintext (0, 4 * 1024 * 1024);
   g_autoptr (GBytes) small = plaintext (0, 1);
   g_autoptr (GBytes) pack = NULL;
@@ -577,6 +662,7 @@ main (int argc, char **argv)
   g_test_add_func ("/libcoffer/pack/round-trip", test_round_trip);
   g_test_add_func ("/libcoffer/pack/header-from-tail", test_header_from_tail);
   g_test_add_func ("/libcoffer/pack/writer-reusable", test_writer_reusable);
+  g_test_add_func ("/libcoffer/pack/pooled-buffers", test_pooled_buffers);
   g_test_add_func ("/libcoffer/pack/full-by-size-or-count", test_is_full);
   g_test_add_func ("/libcoffer/pack/flipped-bits-are-corrupt", test_flipped_bits);
   g_test_add_func ("/libcoffer/pack/truncated-is-corrupt", test_truncated);
