@@ -541,6 +541,79 @@ test_every_kind_of_entry_is_captured (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (node->extents->len, ==, 2);
 }
 
+static void
+edit_policy (Fixture *fixture, const char *kind, const char *value)
+{
+  g_autoptr (GError) error = NULL;
+  CofferPolicyEdit edit = { .kind = kind, .value = value, .add = TRUE };
+
+  g_assert_true (coffer_catalog_edit_policy (fixture->catalog, &edit, 1, &error));
+  g_assert_no_error (error);
+}
+
+/* What the walker leaves out: exclusions by type, name and path (unless an
+ * inclusion takes a file back), the contents of a folder tagged with a real
+ * CACHEDIR.TAG (the tag is kept); a folder whose tag lacks the signature
+ * is backed up whole. */
+static void
+test_exclusions_and_cache_folders (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autoptr (GPtrArray) top = NULL;
+  g_autoptr (GPtrArray) cache = NULL;
+  g_autoptr (GPtrArray) not_cache = NULL;
+  g_autoptr (GPtrArray) build = NULL;
+  g_autofree char *build_dir = g_build_filename (fixture->source, "build", NULL);
+  g_autofree char *build_children = g_build_filename (build_dir, "*", NULL);
+  g_autofree char *logs = g_build_filename (fixture->source, "logs", NULL);
+  g_autofree char *wanted = g_build_filename (fixture->source, "wanted.tmp", NULL);
+  g_autofree char *thumbnails = g_build_filename (fixture->source, "thumbnails", NULL);
+  g_autofree char *fake = g_build_filename (fixture->source, "fake", NULL);
+  static const char tag[] = "Signature: 8a477f597d28d172789f06886806bc55\n# a cache\n";
+
+  write_file (fixture->source, "keep.txt", g_bytes_new_static ("keep", 4));
+  write_file (fixture->source, "scratch.TMP", g_bytes_new_static ("tmp", 3));
+  write_file (fixture->source, "wanted.tmp", g_bytes_new_static ("wanted", 6));
+  write_file (fixture->source, "notes.txt~", g_bytes_new_static ("old", 3));
+  write_file (fixture->source, "build/out.o", g_bytes_new_static ("obj", 3));
+  write_file (fixture->source, "build/sub/deep.o", g_bytes_new_static ("obj", 3));
+  write_file (fixture->source, "logs/today.log", g_bytes_new_static ("log", 3));
+  write_file (fixture->source, "thumbnails/CACHEDIR.TAG", g_bytes_new_static (tag, strlen (tag)));
+  write_file (fixture->source, "thumbnails/a.png", g_bytes_new_static ("png", 3));
+  write_file (fixture->source, "thumbnails/big/b.png", g_bytes_new_static ("png", 3));
+  write_file (fixture->source, "fake/CACHEDIR.TAG", g_bytes_new_static ("not a tag", 9));
+  write_file (fixture->source, "fake/c.txt", g_bytes_new_static ("c", 1));
+  edit_policy (fixture, "exclude", ".tmp");
+  edit_policy (fixture, "exclude", "*~");
+  edit_policy (fixture, "exclude", logs);
+  edit_policy (fixture, "exclude", build_children);
+  edit_policy (fixture, "include", wanted);
+
+  result = back_up (fixture);
+  g_assert_cmpuint (result->failed->len, ==, 0);
+
+  top = read_folder (fixture, result->snapshot, fixture->source);
+  g_assert_nonnull (find_node (top, "keep.txt"));
+  g_assert_nonnull (find_node (top, "wanted.tmp"));
+  g_assert_null (find_node (top, "scratch.TMP"));
+  g_assert_null (find_node (top, "notes.txt~"));
+  g_assert_null (find_node (top, "logs"));
+  g_assert_nonnull (find_node (top, "build"));
+
+  /* "build/\*": the files directly in it, not its subfolders. */
+  build = read_folder (fixture, result->snapshot, build_dir);
+  g_assert_null (find_node (build, "out.o"));
+  g_assert_nonnull (find_node (build, "sub"));
+
+  cache = read_folder (fixture, result->snapshot, thumbnails);
+  g_assert_cmpuint (cache->len, ==, 1);
+  g_assert_nonnull (find_node (cache, "CACHEDIR.TAG"));
+
+  not_cache = read_folder (fixture, result->snapshot, fake);
+  g_assert_cmpuint (not_cache->len, ==, 2);
+  g_assert_nonnull (find_node (not_cache, "c.txt"));
+}
+
 /* However few descriptors the process may open, no file is left out for
  * lack of one: the walker waits for the workers to close files. */
 static void
@@ -581,6 +654,7 @@ main (int argc, char **argv)
   ADD ("interrupted-backup-resumes", test_interrupted_backup_resumes);
   ADD ("every-kind-of-entry-is-captured", test_every_kind_of_entry_is_captured);
   ADD ("few-descriptors-leave-nothing-out", test_few_descriptors_leave_nothing_out);
+  ADD ("exclusions-and-cache-folders", test_exclusions_and_cache_folders);
 #undef ADD
 
   return g_test_run ();
