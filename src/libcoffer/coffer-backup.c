@@ -121,7 +121,8 @@ struct _Backup
   GThreadPool *workers;
   GThreadPool *sealers;
   GThreadPool *uploaders;
-  guint n_uploaders; /* the store's concurrency */
+  GThread *cache_writer; /* writes the files cache's rows ahead */
+  guint n_uploaders;     /* the store's concurrency */
   CofferBufferPool *pack_buffers;
   CofferBufferPool *chunk_buffers; /* copies of chunks for the sealers */
   guint64 listing[4096];           /* the walker's getdents64() buffer */
@@ -1371,9 +1372,31 @@ report (Backup *backup, const char *phase)
     backup->options->progress (&backup->totals, backup->options->progress_data);
 }
 
+static gpointer
+prepare_files_cache (gpointer data)
+{
+  Backup *backup = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!coffer_files_cache_prepare (backup->files_cache, &error))
+    g_warning ("The files cache will not be updated: %s", error->message);
+  return NULL;
+}
+
+static void
+join_cache_writer (Backup *backup)
+{
+  if (backup->cache_writer != NULL)
+    g_thread_join (g_steal_pointer (&backup->cache_writer));
+}
+
 static void
 backup_free (Backup *backup)
 {
+  join_cache_writer (backup);
+  /* Rows of a backup that failed are dropped; committed ones stay. */
+  if (backup->files_cache != NULL)
+    coffer_files_cache_discard (backup->files_cache);
   g_clear_object (&backup->index);
   g_clear_pointer (&backup->chunker, coffer_chunker_free);
   g_clear_pointer (&backup->files_cache, coffer_files_cache_free);
@@ -1490,6 +1513,10 @@ run_pipeline (Backup *backup)
   /* The workers finish their files; the last one finishes the root. The
    * sealers then finish the chunks they were given. */
   g_thread_pool_free (g_steal_pointer (&backup->workers), FALSE, TRUE);
+  /* Every file's row is staged: they are written (not committed) while
+   * the last chunks are sealed and the last packs uploaded. */
+  if (!stopped (backup))
+    backup->cache_writer = g_thread_new ("coffer-files-cache", prepare_files_cache, backup);
   g_thread_pool_free (g_steal_pointer (&backup->sealers), FALSE, TRUE);
 
   g_mutex_lock (&backup->lock);
@@ -1596,6 +1623,7 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
   /* Only now may the files cache name these chunks. */
   {
     g_autoptr (GError) cache_error = NULL;
+    join_cache_writer (backup);
     if (!coffer_files_cache_commit (backup->files_cache, &cache_error))
       g_warning ("The files cache was not updated: %s", cache_error->message);
   }

@@ -6,7 +6,9 @@
  * matches is not read again — provided every chunk is still in the index,
  * which the caller checks. Rows of a backup are staged in memory and written
  * only once its recovery point is in the vault, so a failed backup never
- * leaves rows that name chunks no point holds. Everything here can be rebuilt
+ * leaves rows that name chunks no point holds: they may be written ahead
+ * (coffer_files_cache_prepare()), while the last packs are uploaded, but in
+ * a transaction committed only then. Everything here can be rebuilt
  * (by reading the files again); a damaged cache is simply started afresh.
  */
 #include "config.h"
@@ -33,7 +35,9 @@ struct _CofferFilesCache
   GMutex lock;
   sqlite3 *db;
   sqlite3_stmt *lookup;
-  GArray *staged; /* StagedRow */
+  GArray *staged;    /* StagedRow */
+  gboolean empty;    /* no rows when opened: lookups need not ask */
+  gboolean prepared; /* staged rows written in a transaction still open */
 };
 
 static void
@@ -51,11 +55,12 @@ sqlite_error (sqlite3 *db, const char *what, GError **error)
   return FALSE;
 }
 
-/* Ends the lookups' read transaction, before a write. */
+/* Ends the lookups' read transaction, before a write; a prepared write
+ * transaction is left to coffer_files_cache_commit(). */
 static void
 end_reading (CofferFilesCache *self)
 {
-  if (!sqlite3_get_autocommit (self->db))
+  if (!self->prepared && !sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
 }
 
@@ -84,6 +89,18 @@ upgrade_db (sqlite3 *db)
 }
 
 static gboolean
+has_rows (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean rows = TRUE; /* when in doubt, look */
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM files LIMIT 1", -1, &stmt, NULL) == SQLITE_OK)
+    rows = sqlite3_step (stmt) != SQLITE_DONE;
+  sqlite3_finalize (stmt);
+  return rows;
+}
+
+static gboolean
 open_db (CofferFilesCache *self, const char *path, GError **error)
 {
   if (sqlite3_open_v2 (path, &self->db,
@@ -109,6 +126,7 @@ open_db (CofferFilesCache *self, const char *path, GError **error)
                           -1, &self->lookup, NULL) != SQLITE_OK)
     return sqlite_error (self->db, "Cannot open", error);
   g_chmod (path, 0600);
+  self->empty = !has_rows (self->db);
   return TRUE;
 }
 
@@ -178,6 +196,12 @@ coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const Coffe
   GArray *chunks = NULL;
 
   g_mutex_lock (&self->lock);
+  /* A first backup asks for every file: an empty cache answers at once. */
+  if (self->empty)
+    {
+      g_mutex_unlock (&self->lock);
+      return NULL;
+    }
   /* One read transaction for all of a backup's lookups: each lookup on
    * its own would ask the file's size and header again. */
   if (sqlite3_get_autocommit (self->db))
@@ -234,30 +258,27 @@ compare_rows (gconstpointer a, gconstpointer b)
   return strcmp (((const StagedRow *) a)->path, ((const StagedRow *) b)->path);
 }
 
-/**
- * coffer_files_cache_commit:
- * @self: a #CofferFilesCache
- * @error: return location for a #GError
- *
- * Writes every staged row in one transaction. Call it once the recovery
- * point naming their chunks is in the vault.
- */
-gboolean
-coffer_files_cache_commit (CofferFilesCache *self, GError **error)
+/* Writes the staged rows, in the transaction it begins unless one is
+ * already open (self->prepared). */
+static gboolean
+write_staged_locked (CofferFilesCache *self, GError **error)
 {
   sqlite3_stmt *insert = NULL;
-  gboolean ok;
+  gboolean ok = TRUE;
 
-  g_mutex_lock (&self->lock);
-  end_reading (self);
+  if (!self->prepared)
+    {
+      end_reading (self);
+      ok = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+      self->prepared = ok;
+    }
   /* In the table's order, each row lands next to the one before: the
    * B-tree is walked and split far less than in the workers' order. */
   g_array_sort (self->staged, compare_rows);
-  ok = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-       sqlite3_prepare_v2 (self->db,
-                           "INSERT OR REPLACE INTO files (path, fsid, inode, size, mtime_ns, "
-                           "ctime_ns, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, &insert, NULL) == SQLITE_OK;
+  ok = ok && sqlite3_prepare_v2 (self->db,
+                                 "INSERT OR REPLACE INTO files (path, fsid, inode, size, mtime_ns, "
+                                 "ctime_ns, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                 -1, &insert, NULL) == SQLITE_OK;
   for (guint i = 0; ok && i < self->staged->len; i++)
     {
       StagedRow *row = &g_array_index (self->staged, StagedRow, i);
@@ -274,16 +295,83 @@ coffer_files_cache_commit (CofferFilesCache *self, GError **error)
       sqlite3_reset (insert);
     }
   sqlite3_finalize (insert);
-  if (ok)
-    ok = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
   if (!ok)
     {
       sqlite_error (self->db, "Cannot update", error);
-      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      if (self->prepared)
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      self->prepared = FALSE;
     }
   g_array_set_size (self->staged, 0);
+  return ok;
+}
+
+/**
+ * coffer_files_cache_prepare:
+ * @self: a #CofferFilesCache
+ * @error: return location for a #GError
+ *
+ * Writes the rows staged so far in a transaction that only
+ * coffer_files_cache_commit() commits: until then no lookup, here or after
+ * a crash, finds them, and coffer_files_cache_discard() or closing the
+ * cache drops them. A backup calls it while its last packs are uploaded,
+ * so that its commit at the end is short. Thread-safe.
+ */
+gboolean
+coffer_files_cache_prepare (CofferFilesCache *self, GError **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = write_staged_locked (self, error);
   g_mutex_unlock (&self->lock);
   return ok;
+}
+
+/**
+ * coffer_files_cache_commit:
+ * @self: a #CofferFilesCache
+ * @error: return location for a #GError
+ *
+ * Writes every staged row, and commits them with those written by
+ * coffer_files_cache_prepare(), in one transaction. Call it once the
+ * recovery point naming their chunks is in the vault.
+ */
+gboolean
+coffer_files_cache_commit (CofferFilesCache *self, GError **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = write_staged_locked (self, error);
+  if (ok && sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      ok = sqlite_error (self->db, "Cannot update", error);
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  self->prepared = FALSE;
+  if (ok)
+    self->empty = !has_rows (self->db);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/**
+ * coffer_files_cache_discard:
+ * @self: a #CofferFilesCache
+ *
+ * Drops the staged rows and those written by coffer_files_cache_prepare():
+ * the backup that staged them has failed.
+ */
+void
+coffer_files_cache_discard (CofferFilesCache *self)
+{
+  g_mutex_lock (&self->lock);
+  if (self->prepared)
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  self->prepared = FALSE;
+  g_array_set_size (self->staged, 0);
+  g_mutex_unlock (&self->lock);
 }
 
 /**

@@ -37,7 +37,9 @@ void coffer_files_cache_stage (CofferFilesCache *self,
                                const char *path,
                                const CofferFileStamp *stamp,
                                GArray *chunks);
+gboolean coffer_files_cache_prepare (CofferFilesCache *self, GError **error);
 gboolean coffer_files_cache_commit (CofferFilesCache *self, GError **error);
+void coffer_files_cache_discard (CofferFilesCache *self);
 gboolean coffer_files_cache_forget_missing (CofferFilesCache *self,
                                             gboolean (*has_chunk) (const guint8 *id,
                                                                    gpointer user_data),

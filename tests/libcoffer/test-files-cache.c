@@ -84,6 +84,54 @@ test_round_trip (void)
   coffer_files_cache_free (cache);
 }
 
+/* Rows written ahead are found by no one until committed: closing the
+ * cache (the agent died) or discarding them (the backup failed) leaves
+ * nothing, and a commit keeps them with the rows staged after. */
+static void
+test_prepared_rows (void)
+{
+  g_autofree char *dir = cache_dir ();
+  g_autoptr (GError) error = NULL;
+  CofferFilesCache *cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_autoptr (GArray) chunks = chunks_of (0xcd, 2);
+  CofferFileStamp now = stamp (2000);
+  GArray *found;
+
+  g_assert_no_error (error);
+  coffer_files_cache_stage (cache, "/srv/a", &now, chunks);
+  g_assert_true (coffer_files_cache_prepare (cache, &error));
+  g_assert_no_error (error);
+  coffer_files_cache_free (cache);
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_assert_no_error (error);
+  g_assert_null (coffer_files_cache_lookup (cache, "/srv/a", &now));
+
+  coffer_files_cache_stage (cache, "/srv/a", &now, chunks);
+  g_assert_true (coffer_files_cache_prepare (cache, &error));
+  coffer_files_cache_discard (cache);
+  g_assert_true (coffer_files_cache_commit (cache, &error));
+  g_assert_no_error (error);
+  coffer_files_cache_free (cache);
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
+  g_assert_null (coffer_files_cache_lookup (cache, "/srv/a", &now));
+
+  coffer_files_cache_stage (cache, "/srv/a", &now, chunks);
+  g_assert_true (coffer_files_cache_prepare (cache, &error));
+  coffer_files_cache_stage (cache, "/srv/b", &now, chunks);
+  g_assert_true (coffer_files_cache_commit (cache, &error));
+  g_assert_no_error (error);
+  coffer_files_cache_free (cache);
+  cache = coffer_files_cache_open (dir, MACHINE, &error);
+  for (guint i = 0; i < 2; i++)
+    {
+      found = coffer_files_cache_lookup (cache, i == 0 ? "/srv/a" : "/srv/b", &now);
+      g_assert_nonnull (found);
+      g_assert_cmpmem (found->data, 64, chunks->data, 64);
+      g_array_unref (found);
+    }
+  coffer_files_cache_free (cache);
+}
+
 /* A cache written before version 2 may describe sparse files without
  * their holes: its rows are dropped, so those files are read again. */
 static void
@@ -130,6 +178,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/libcoffer/files-cache/round-trip", test_round_trip);
+  g_test_add_func ("/libcoffer/files-cache/prepared-rows", test_prepared_rows);
   g_test_add_func ("/libcoffer/files-cache/old-rows-are-dropped", test_old_rows_are_dropped);
 
   return g_test_run ();
