@@ -124,8 +124,7 @@ struct _Backup
   GThread *cache_writer; /* writes the files cache's rows ahead */
   guint n_uploaders;     /* the store's concurrency */
   CofferBufferPool *pack_buffers;
-  CofferBufferPool *chunk_buffers; /* copies of chunks for the sealers */
-  guint64 listing[4096];           /* the walker's getdents64() buffer */
+  guint64 listing[4096]; /* the walker's getdents64() buffer */
 
   GMutex lock; /* guards what follows */
   GCond cond;
@@ -337,6 +336,14 @@ upload_run (gpointer data, gpointer user_data)
   g_free (upload);
 }
 
+/* Where the pack writer of @type gathers its packs: data packs, filled
+ * every few tenths of a second, in reused buffers. */
+static CofferBufferPool *
+writer_pool (Backup *backup, CofferBlobType type)
+{
+  return type == COFFER_BLOB_DATA ? backup->pack_buffers : NULL;
+}
+
 /* Hands the pack writer of @type to an uploader, which finishes it, and
  * starts a new one. Called with the lock held; waits while too many packs
  * are in flight. */
@@ -357,7 +364,7 @@ flush_pack_locked (Backup *backup, CofferBlobType type)
   upload = g_new0 (Upload, 1);
   upload->writer = backup->writers[type];
   backup->writers[type] =
-      coffer_pack_writer_new (backup->options->keys, type, backup->pack_buffers);
+      coffer_pack_writer_new (backup->options->keys, type, writer_pool (backup, type));
   backup->packs_in_flight++;
   g_thread_pool_push (backup->uploaders, upload, NULL);
 }
@@ -397,7 +404,7 @@ seal_run (gpointer data, gpointer user_data)
 
   if (!stopped (backup))
     seal_and_add (backup, COFFER_BLOB_DATA, task->id, task->data, task->size);
-  coffer_buffer_pool_give (backup->chunk_buffers, task->data);
+  g_free (task->data);
   g_free (task);
 
   g_mutex_lock (&backup->lock);
@@ -447,8 +454,7 @@ store_blob (Backup *backup,
 
   task = g_new (SealTask, 1);
   memcpy (task->id, id, COFFER_BLOB_ID_SIZE);
-  task->data = coffer_buffer_pool_take (backup->chunk_buffers);
-  memcpy (task->data, data, size);
+  task->data = g_memdup2 (data, size);
   task->size = size;
   g_thread_pool_push (backup->sealers, task, NULL);
 }
@@ -1408,7 +1414,6 @@ backup_free (Backup *backup)
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
     g_clear_pointer (&backup->writers[i], coffer_pack_writer_free);
   g_clear_pointer (&backup->pack_buffers, coffer_buffer_pool_unref);
-  g_clear_pointer (&backup->chunk_buffers, coffer_buffer_pool_unref);
   g_clear_pointer (&backup->failed, g_ptr_array_unref);
   g_clear_error (&backup->error);
   g_mutex_clear (&backup->lock);
@@ -1455,14 +1460,13 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   /* As many uploaders as the store serves requests at once: two for a
    * folder, the concurrency setting (4 by default) for a network vault. */
   backup->n_uploaders = coffer_store_get_concurrency (coffer_vault_get_store (options->vault));
-  /* Enough pack buffers for every writer and every pack in flight. */
-  backup->pack_buffers = coffer_buffer_pool_new (
-      COFFER_PACK_BUFFER_SIZE, COFFER_BLOB_N_TYPES + backup->n_uploaders + EXTRA_PACKS_IN_FLIGHT);
+  /* Enough pack buffers for the data writer and every pack in flight. The
+   * tree writer, slow to fill, has buffers of its own: holding a pooled
+   * one, every page of it a data pack once touched, would cost memory. */
+  backup->pack_buffers = coffer_buffer_pool_new (COFFER_PACK_BUFFER_SIZE,
+                                                 1 + backup->n_uploaders + EXTRA_PACKS_IN_FLIGHT);
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
-    backup->writers[i] = coffer_pack_writer_new (options->keys, i, backup->pack_buffers);
-  /* One for each seal queued or running. */
-  backup->chunk_buffers =
-      coffer_buffer_pool_new (COFFER_CHUNK_MAX, (MAX_SEALS_PER_WORKER + 1) * options->workers);
+    backup->writers[i] = coffer_pack_writer_new (options->keys, i, writer_pool (backup, i));
 
   /* What is never backed up, whatever the policy says. */
   for (guint i = 0; options->skip_paths != NULL && options->skip_paths[i] != NULL; i++)
