@@ -115,16 +115,17 @@ struct _Backup
   CofferIdCache *ids;
   GHashTable *skip;      /* absolute paths never backed up */
   GHashTable *items;     /* the items, for crossing filesystems */
+  GMutex hardlinks_lock; /* guards the two below: walkers share them */
   GHashTable *hardlinks; /* "dev:inode" → group */
   guint64 next_hardlink_group;
 
+  GThreadPool *walkers; /* walk the subfolders handed over */
   GThreadPool *workers;
   GThreadPool *sealers;
   GThreadPool *uploaders;
   GThread *cache_writer; /* writes the files cache's rows ahead */
   guint n_uploaders;     /* the store's concurrency */
   CofferBufferPool *pack_buffers;
-  guint64 listing[4096]; /* the walker's getdents64() buffer */
 
   GMutex lock; /* guards what follows */
   GCond cond;
@@ -133,13 +134,14 @@ struct _Backup
    * every chunk, so under a lock of its own, not the backup's. */
   GMutex pending_lock;
   GHashTable *pending_ids;
-  FileBatch *batch; /* the walker's, not yet handed over */
   guint queued_batches;
-  gint open_files;     /* opened by the walker, not yet done by a worker (atomic) */
+  gint open_files;     /* opened by walkers, not yet done by a worker (atomic) */
   gint max_open_files; /* a share of the descriptors this process may open */
   guint queued_seals;
   guint seal_waiters;      /* workers waiting for room among the seals */
-  gboolean walker_waiting; /* for room in the batch queue */
+  guint walkers_waiting;   /* for room in the batch queue or among open files */
+  guint subfolders_handed; /* to the walkers' pool, not yet walked */
+  gint idle_walkers;       /* pool walkers with nothing to walk (atomic) */
   guint packs_in_flight;
   guint packs_since_checkpoint;
   gint64 last_checkpoint;
@@ -152,6 +154,14 @@ struct _Backup
   gint64 last_report;          /* monotonic time of the last progress report */
   guint8 root_id[COFFER_TREE_ID_SIZE];
 };
+
+/* One thread's walk: the main walker's, or a pool walker's subfolder. */
+typedef struct
+{
+  Backup *backup;
+  FileBatch *batch;      /* files opened, not yet handed to the workers */
+  guint64 listing[4096]; /* getdents64()'s buffer */
+} Walker;
 
 void
 coffer_failed_item_free (CofferFailedItem *item)
@@ -790,61 +800,79 @@ file_run (gpointer data, gpointer user_data)
   g_mutex_lock (&backup->lock);
   backup->queued_batches--;
   g_atomic_int_add (&backup->open_files, -(gint) n_tasks);
-  /* Waking the walker only when it waits spares a system call a batch. */
-  if (backup->walker_waiting)
+  /* Waking walkers only when one waits spares a system call a batch. */
+  if (backup->walkers_waiting > 0)
     g_cond_broadcast (&backup->cond);
   g_mutex_unlock (&backup->lock);
 }
 
 /* Hands the walker's batch to the workers, once one of them has room. */
 static void
-submit_batch (Backup *backup)
+submit_batch (Walker *walker)
 {
-  if (backup->batch == NULL || backup->batch->n_tasks == 0)
+  Backup *backup = walker->backup;
+
+  if (walker->batch == NULL || walker->batch->n_tasks == 0)
     return;
 
   g_mutex_lock (&backup->lock);
   while (backup->queued_batches >= MAX_QUEUED_BATCHES_PER_WORKER * backup->options->workers &&
          backup->error == NULL)
     {
-      backup->walker_waiting = TRUE;
+      backup->walkers_waiting++;
       g_cond_wait (&backup->cond, &backup->lock);
+      backup->walkers_waiting--;
     }
-  backup->walker_waiting = FALSE;
   backup->queued_batches++;
   g_mutex_unlock (&backup->lock);
 
-  g_thread_pool_push (backup->workers, g_steal_pointer (&backup->batch), NULL);
+  g_thread_pool_push (backup->workers, g_steal_pointer (&walker->batch), NULL);
 }
 
-/* Waits, before the walker opens a file, while too many are open: the
- * workers close them as they finish batches. Its own batch is handed over
- * first, since no worker could close those files otherwise. */
-static void
-reserve_open_file (Backup *backup)
+/* Takes one of the open files the cap allows, if one is left. */
+static gboolean
+take_open_file (Backup *backup)
 {
-  /* Only the walker adds, and workers subtract under the lock: read
-   * without it, the count can only be higher than it is. */
-  if (g_atomic_int_get (&backup->open_files) < backup->max_open_files)
+  gint open = g_atomic_int_get (&backup->open_files);
+
+  while (open < backup->max_open_files)
     {
-      g_atomic_int_inc (&backup->open_files);
-      return;
+      if (g_atomic_int_compare_and_exchange (&backup->open_files, open, open + 1))
+        return TRUE;
+      open = g_atomic_int_get (&backup->open_files);
     }
+  return FALSE;
+}
+
+/* Waits, before a walker opens a file, while too many are open: the
+ * workers close them as they finish batches. The walker's own batch is
+ * handed over first, since no worker could close those files otherwise. */
+static void
+reserve_open_file (Walker *walker)
+{
+  Backup *backup = walker->backup;
+
+  gboolean taken;
+
+  if (take_open_file (backup))
+    return;
   g_mutex_lock (&backup->lock);
-  while (g_atomic_int_get (&backup->open_files) >= backup->max_open_files && backup->error == NULL)
+  while (!(taken = take_open_file (backup)) && backup->error == NULL)
     {
-      if (backup->batch != NULL && backup->batch->n_tasks > 0)
+      if (walker->batch != NULL && walker->batch->n_tasks > 0)
         {
           g_mutex_unlock (&backup->lock);
-          submit_batch (backup);
+          submit_batch (walker);
           g_mutex_lock (&backup->lock);
           continue;
         }
-      backup->walker_waiting = TRUE;
+      backup->walkers_waiting++;
       g_cond_wait (&backup->cond, &backup->lock);
+      backup->walkers_waiting--;
     }
-  backup->walker_waiting = FALSE;
-  g_atomic_int_inc (&backup->open_files);
+  /* Stopping: the caller releases it all the same. */
+  if (!taken)
+    g_atomic_int_inc (&backup->open_files);
   g_mutex_unlock (&backup->lock);
 }
 
@@ -855,14 +883,14 @@ release_open_file (Backup *backup)
 }
 
 static void
-queue_file (Backup *backup, FileTask *task)
+queue_file (Walker *walker, FileTask *task)
 {
-  if (backup->batch == NULL)
-    backup->batch = g_new0 (FileBatch, 1);
-  backup->batch->tasks[backup->batch->n_tasks++] = task;
-  backup->batch->bytes += task->st.st_size;
-  if (backup->batch->n_tasks == BATCH_FILES || backup->batch->bytes >= BATCH_BYTES)
-    submit_batch (backup);
+  if (walker->batch == NULL)
+    walker->batch = g_new0 (FileBatch, 1);
+  walker->batch->tasks[walker->batch->n_tasks++] = task;
+  walker->batch->bytes += task->st.st_size;
+  if (walker->batch->n_tasks == BATCH_FILES || walker->batch->bytes >= BATCH_BYTES)
+    submit_batch (walker);
 }
 
 /* ---- Walking -------------------------------------------------------------- */
@@ -889,7 +917,9 @@ child_path (const char *parent, const char *name)
                                    : g_strconcat (parent, "/", name, NULL);
 }
 
-static void walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev, guint64 fsid);
+static void walk_dir (Walker *walker, Dir *dir, int fd, const char *path, dev_t dev, guint64 fsid);
+static gboolean
+hand_over (Walker *walker, Dir *dir, int fd, const char *path, dev_t dev, guint64 fsid);
 
 /* O_NONBLOCK: should a file have become a fifo since it was listed,
  * opening it does not wait for a writer. */
@@ -930,16 +960,29 @@ capture_unread (
   return node;
 }
 
-/* The first captured name of a file with several: later names refer to
- * its group. Takes @key ("dev:inode"); returns 0 for a file with one name
- * (@key %NULL). */
+/* The hardlink group of a file with several names, made at the first of
+ * them (*out_first), whichever walker meets it: that name holds the
+ * content, later ones refer to it. 0 for a file with one name. */
 static gsize
-new_hardlink_group (Backup *backup, char *key)
+hardlink_group (Backup *backup, const struct stat *st, gboolean *out_first)
 {
-  if (key == NULL)
+  g_autofree char *key = NULL;
+  gsize group;
+
+  *out_first = FALSE;
+  if (st->st_nlink <= 1)
     return 0;
-  g_hash_table_insert (backup->hardlinks, key, GSIZE_TO_POINTER (++backup->next_hardlink_group));
-  return backup->next_hardlink_group;
+  key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev, (uintmax_t) st->st_ino);
+  g_mutex_lock (&backup->hardlinks_lock);
+  group = GPOINTER_TO_SIZE (g_hash_table_lookup (backup->hardlinks, key));
+  if (group == 0)
+    {
+      group = ++backup->next_hardlink_group;
+      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key), GSIZE_TO_POINTER (group));
+      *out_first = TRUE;
+    }
+  g_mutex_unlock (&backup->hardlinks_lock);
+  return group;
 }
 
 /* Handles a regular file, as @listed describes it: its fstat when @fd is
@@ -949,7 +992,7 @@ new_hardlink_group (Backup *backup, char *key)
  * captures it and goes on. Any other is opened once, for its extended
  * attributes and for a worker to read. */
 static void
-walk_file (Backup *backup,
+walk_file (Walker *walker,
            Dir *dir,
            int dirfd,
            const char *name,
@@ -958,11 +1001,12 @@ walk_file (Backup *backup,
            const struct stat *listed,
            int fd)
 {
+  Backup *backup = walker->backup;
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) chunks = NULL;
-  g_autofree char *link_key = NULL;
-  gsize link_group = 0;
   gboolean from_cache = FALSE;
+  gboolean first_name;
+  gsize link_group;
   CofferNode *node;
   FileTask *task;
   struct stat st = *listed;
@@ -970,13 +1014,8 @@ walk_file (Backup *backup,
   add_counter (&backup->totals.files_scanned, 1);
 
   /* A hardlink's content is stored once, with the first of its names. */
-  if (st.st_nlink > 1)
-    {
-      link_key = g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
-      link_group = GPOINTER_TO_SIZE (g_hash_table_lookup (backup->hardlinks, link_key));
-    }
-
-  if (st.st_size == 0 || link_group != 0)
+  link_group = hardlink_group (backup, &st, &first_name);
+  if (st.st_size == 0 || (link_group != 0 && !first_name))
     chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
   else
     from_cache = (chunks = take_from_cache (backup, path, &st, fsid)) != NULL;
@@ -985,8 +1024,7 @@ walk_file (Backup *backup,
       node = capture_unread (backup, dirfd, name, path, &st, fd);
       if (node == NULL)
         return;
-      node->hardlink_group =
-          link_group != 0 ? link_group : new_hardlink_group (backup, g_steal_pointer (&link_key));
+      node->hardlink_group = link_group;
       if (from_cache)
         add_counter (&backup->totals.bytes_scanned, st.st_size);
       node->chunks = g_steal_pointer (&chunks);
@@ -996,7 +1034,7 @@ walk_file (Backup *backup,
 
   if (fd < 0)
     {
-      reserve_open_file (backup);
+      reserve_open_file (walker);
       fd = openat (dirfd, name, OPEN_FILE_FLAGS);
       if (fd < 0)
         {
@@ -1028,7 +1066,7 @@ walk_file (Backup *backup,
       release_open_file (backup);
       return;
     }
-  node->hardlink_group = new_hardlink_group (backup, g_steal_pointer (&link_key));
+  node->hardlink_group = link_group;
 
   task = g_new0 (FileTask, 1);
   task->backup = backup;
@@ -1039,13 +1077,13 @@ walk_file (Backup *backup,
   task->path = g_strdup (path);
   task->fsid = fsid;
   g_atomic_int_inc (&dir->pending);
-  queue_file (backup, task);
+  queue_file (walker, task);
 }
 
 /* Handles one entry of a folder being walked; @type is its d_type from the
  * listing, DT_UNKNOWN when there was none. */
 static void
-walk_entry (Backup *backup,
+walk_entry (Walker *walker,
             Dir *dir,
             int dirfd,
             const char *name,
@@ -1054,6 +1092,7 @@ walk_entry (Backup *backup,
             guint64 fsid,
             guchar type)
 {
+  Backup *backup = walker->backup;
   g_autoptr (GError) error = NULL;
   CofferNode *node;
   gboolean skip = FALSE;
@@ -1069,11 +1108,11 @@ walk_entry (Backup *backup,
     {
       int fd;
 
-      reserve_open_file (backup);
+      reserve_open_file (walker);
       fd = openat (dirfd, name, OPEN_FILE_FLAGS);
       if (fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
         {
-          walk_file (backup, dir, dirfd, name, path, fsid, &st, fd);
+          walk_file (walker, dir, dirfd, name, path, fsid, &st, fd);
           return;
         }
       if (fd >= 0)
@@ -1093,7 +1132,7 @@ walk_entry (Backup *backup,
     return;
   if (S_ISREG (st.st_mode))
     {
-      walk_file (backup, dir, dirfd, name, path, fsid, &st, -1);
+      walk_file (walker, dir, dirfd, name, path, fsid, &st, -1);
       return;
     }
 
@@ -1130,7 +1169,10 @@ walk_entry (Backup *backup,
       dir_add (dir, node);
       child = dir_new (dir, node);
       g_atomic_int_inc (&dir->pending);
-      walk_dir (backup, child, fd, path, st.st_dev, st.st_dev == dev ? fsid : 0);
+      /* A pool walker with nothing to do takes the subfolder over. */
+      if (hand_over (walker, child, fd, path, st.st_dev, st.st_dev == dev ? fsid : 0))
+        return;
+      walk_dir (walker, child, fd, path, st.st_dev, st.st_dev == dev ? fsid : 0);
       close (fd);
       return;
     }
@@ -1145,11 +1187,11 @@ walk_entry (Backup *backup,
  * than listing a small folder takes. Returns 0, or the errno of a listing
  * that failed part way (what was listed before is kept). */
 static int
-list_folder (Backup *backup, int fd, GPtrArray *names)
+list_folder (Walker *walker, int fd, GPtrArray *names)
 {
   for (;;)
     {
-      ssize_t got = getdents64 (fd, backup->listing, sizeof backup->listing);
+      ssize_t got = getdents64 (fd, walker->listing, sizeof walker->listing);
 
       if (got < 0 && errno == EINTR)
         continue;
@@ -1159,7 +1201,7 @@ list_folder (Backup *backup, int fd, GPtrArray *names)
         return 0;
       for (ssize_t at = 0; at < got;)
         {
-          const struct dirent64 *entry = (const struct dirent64 *) ((char *) backup->listing + at);
+          const struct dirent64 *entry = (const struct dirent64 *) ((char *) walker->listing + at);
           gsize length = strlen (entry->d_name);
           char *item;
 
@@ -1177,8 +1219,9 @@ list_folder (Backup *backup, int fd, GPtrArray *names)
 /* Walks the folder open as @fd, then releases the walker's hold on @dir.
  * @fsid is its filesystem's id when the caller knows it, 0 otherwise. */
 static void
-walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev, guint64 fsid)
+walk_dir (Walker *walker, Dir *dir, int fd, const char *path, dev_t dev, guint64 fsid)
 {
+  Backup *backup = walker->backup;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   gboolean cachedir = FALSE;
   struct statfs fs;
@@ -1187,7 +1230,7 @@ walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev, guint64
   if (fsid == 0 && fstatfs (fd, &fs) == 0)
     memcpy (&fsid, &fs.f_fsid, MIN (sizeof fsid, sizeof fs.f_fsid));
 
-  list_errno = list_folder (backup, fd, names);
+  list_errno = list_folder (walker, fd, names);
   if (list_errno != 0)
     {
       g_autofree char *reason = g_strdup_printf ("Cannot list it: %s", g_strerror (list_errno));
@@ -1206,10 +1249,74 @@ walk_dir (Backup *backup, Dir *dir, int fd, const char *path, dev_t dev, guint64
 
       if (cachedir && !g_str_equal (name, "CACHEDIR.TAG"))
         continue;
-      walk_entry (backup, dir, fd, name, child, dev, fsid, (guchar) item[0]);
+      walk_entry (walker, dir, fd, name, child, dev, fsid, (guchar) item[0]);
       maybe_report (backup);
     }
   dir_release (backup, dir);
+}
+
+/* A subfolder a pool walker walks for another walker. */
+typedef struct
+{
+  Dir *dir;
+  int fd;
+  char *path;
+  dev_t dev;
+  guint64 fsid;
+} Subfolder;
+
+static void
+subfolder_run (gpointer data, gpointer user_data)
+{
+  Subfolder *subfolder = data;
+  Backup *backup = user_data;
+  g_autofree Walker *walker = g_new0 (Walker, 1);
+
+  walker->backup = backup;
+  walk_dir (walker, subfolder->dir, subfolder->fd, subfolder->path, subfolder->dev,
+            subfolder->fsid);
+  close (subfolder->fd);
+  submit_batch (walker);
+  g_free (subfolder->path);
+  g_free (subfolder);
+
+  g_atomic_int_inc (&backup->idle_walkers);
+  g_mutex_lock (&backup->lock);
+  if (--backup->subfolders_handed == 0)
+    g_cond_broadcast (&backup->cond);
+  g_mutex_unlock (&backup->lock);
+}
+
+/* Hands the subfolder open as @fd over to an idle pool walker, if there is
+ * one: a whole subtree at a time, so that walkers seldom wait for each
+ * other. On two cores a backup with nothing new to read lists and looks up
+ * files on both. Returns %FALSE when the caller is to walk it itself. */
+static gboolean
+hand_over (Walker *walker, Dir *dir, int fd, const char *path, dev_t dev, guint64 fsid)
+{
+  Backup *backup = walker->backup;
+  Subfolder *subfolder;
+  gint idle;
+
+  do
+    {
+      idle = g_atomic_int_get (&backup->idle_walkers);
+      if (idle == 0)
+        return FALSE;
+    }
+  while (!g_atomic_int_compare_and_exchange (&backup->idle_walkers, idle, idle - 1));
+
+  g_mutex_lock (&backup->lock);
+  backup->subfolders_handed++;
+  g_mutex_unlock (&backup->lock);
+  subfolder = g_new0 (Subfolder, 1);
+  subfolder->dir = dir;
+  subfolder->fd = fd;
+  subfolder->path = g_strdup (path);
+  subfolder->dev = dev;
+  subfolder->fsid = fsid;
+  g_thread_pool_push (backup->walkers, subfolder, NULL);
+  return TRUE;
 }
 
 /* The folders on the way to the items ("/", "/home", "/home/u" for
@@ -1238,8 +1345,9 @@ prefix_new (void)
 }
 
 static void
-walk_prefix (Backup *backup, Dir *dir, Prefix *prefix, int fd, const char *path)
+walk_prefix (Walker *walker, Dir *dir, Prefix *prefix, int fd, const char *path)
 {
+  Backup *backup = walker->backup;
   g_autoptr (GList) names = g_hash_table_get_keys (prefix->children);
   struct statfs fs;
   guint64 fsid = 0;
@@ -1267,7 +1375,7 @@ walk_prefix (Backup *backup, Dir *dir, Prefix *prefix, int fd, const char *path)
               add_failed (backup, child_name, g_strerror (saved_errno));
               continue;
             }
-          walk_entry (backup, dir, fd, name, child_name, st.st_dev, fsid, DT_UNKNOWN);
+          walk_entry (walker, dir, fd, name, child_name, st.st_dev, fsid, DT_UNKNOWN);
           continue;
         }
 
@@ -1290,7 +1398,7 @@ walk_prefix (Backup *backup, Dir *dir, Prefix *prefix, int fd, const char *path)
       g_atomic_int_inc (&dir->pending);
       {
         Dir *child_dir = dir_new (dir, node);
-        walk_prefix (backup, child_dir, child, child_fd, child_name);
+        walk_prefix (walker, child_dir, child, child_fd, child_name);
         dir_release (backup, child_dir);
       }
       close (child_fd);
@@ -1418,6 +1526,7 @@ backup_free (Backup *backup)
   g_clear_error (&backup->error);
   g_mutex_clear (&backup->lock);
   g_mutex_clear (&backup->pending_lock);
+  g_mutex_clear (&backup->hardlinks_lock);
   g_cond_clear (&backup->cond);
   g_free (backup);
 }
@@ -1444,6 +1553,7 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   backup->cancellable = cancellable;
   g_mutex_init (&backup->lock);
   g_mutex_init (&backup->pending_lock);
+  g_mutex_init (&backup->hardlinks_lock);
   g_cond_init (&backup->cond);
   backup->index = coffer_index_new ();
   backup->chunker = coffer_chunker_new (options->keys->chunker, COFFER_CHUNK_MIN, COFFER_CHUNK_AVG,
@@ -1494,25 +1604,33 @@ run_pipeline (Backup *backup)
   g_autoptr (GError) error = NULL;
   Prefix *prefixes = build_prefixes (backup->options->policy->items);
   Dir *root = dir_new (NULL, NULL);
+  g_autofree Walker *walker = g_new0 (Walker, 1);
   int root_fd;
 
+  walker->backup = backup;
   root_fd = open ("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (prefixes->is_item)
     {
       struct stat st;
       fstat (root_fd, &st);
-      walk_dir (backup, root, root_fd, "/", st.st_dev, 0);
+      walk_dir (walker, root, root_fd, "/", st.st_dev, 0);
     }
   else
     {
-      walk_prefix (backup, root, prefixes, root_fd, "/");
+      walk_prefix (walker, root, prefixes, root_fd, "/");
       dir_release (backup, root);
     }
   close (root_fd);
   prefix_free (prefixes);
   /* Whatever the walker still holds, even when it stopped early: the
    * workers close its files and release its folders. */
-  submit_batch (backup);
+  submit_batch (walker);
+  /* The subfolders handed over are walked, and their batches handed on. */
+  g_mutex_lock (&backup->lock);
+  while (backup->subfolders_handed > 0)
+    g_cond_wait (&backup->cond, &backup->lock);
+  g_mutex_unlock (&backup->lock);
+  g_thread_pool_free (g_steal_pointer (&backup->walkers), FALSE, TRUE);
 
   /* The workers finish their files; the last one finishes the root. The
    * sealers then finish the chunks they were given. */
@@ -1582,6 +1700,10 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
     }
 
   report (backup, "Data transfer is in progress…");
+  /* One walker per core. The job's thread walks only until it has handed
+   * the items over: it could not take a subfolder back from the pool. */
+  backup->walkers = g_thread_pool_new (subfolder_run, backup, defaults.workers, TRUE, NULL);
+  backup->idle_walkers = defaults.workers;
   backup->workers = g_thread_pool_new (file_run, backup, defaults.workers, TRUE, NULL);
   backup->sealers = g_thread_pool_new (seal_run, backup, defaults.workers, TRUE, NULL);
   backup->uploaders = g_thread_pool_new (upload_run, backup, backup->n_uploaders, TRUE, NULL);

@@ -36,7 +36,7 @@ struct _CofferFilesCache
   sqlite3 *db;
   sqlite3_stmt *lookup;
   GArray *staged;    /* StagedRow */
-  gboolean empty;    /* no rows when opened: lookups need not ask */
+  gint empty;        /* no rows committed: lookups need not ask (atomic) */
   gboolean prepared; /* staged rows written in a transaction still open */
 };
 
@@ -104,7 +104,8 @@ static gboolean
 open_db (CofferFilesCache *self, const char *path, GError **error)
 {
   if (sqlite3_open_v2 (path, &self->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                       /* Every use of the connection is under self->lock. */
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                        NULL) != SQLITE_OK ||
       sqlite3_exec (self->db,
                     /* Only the job holding it uses the cache: taking the
@@ -126,7 +127,7 @@ open_db (CofferFilesCache *self, const char *path, GError **error)
                           -1, &self->lookup, NULL) != SQLITE_OK)
     return sqlite_error (self->db, "Cannot open", error);
   g_chmod (path, 0600);
-  self->empty = !has_rows (self->db);
+  g_atomic_int_set (&self->empty, !has_rows (self->db));
   return TRUE;
 }
 
@@ -181,6 +182,35 @@ coffer_files_cache_open (const char *cache_dir, const char *machine_id, GError *
   return self;
 }
 
+/* Walkers look files up in turn, each holding the lock a few
+ * microseconds: one that finds it taken spins a little before it sleeps,
+ * since being put to sleep and woken costs more than the wait. */
+#define LOOKUP_SPINS 256
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static void
+lock_for_lookup (CofferFilesCache *self)
+{
+  for (guint spins = 0; !g_mutex_trylock (&self->lock); spins++)
+    {
+      if (spins == LOOKUP_SPINS)
+        {
+          g_mutex_lock (&self->lock);
+          return;
+        }
+      cpu_relax ();
+    }
+}
+
 /**
  * coffer_files_cache_lookup:
  * @self: a #CofferFilesCache
@@ -195,13 +225,11 @@ coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const Coffe
 {
   GArray *chunks = NULL;
 
-  g_mutex_lock (&self->lock);
-  /* A first backup asks for every file: an empty cache answers at once. */
-  if (self->empty)
-    {
-      g_mutex_unlock (&self->lock);
-      return NULL;
-    }
+  /* A first backup asks for every file: an empty cache answers at once
+   * (it stays empty until the backup commits). */
+  if (g_atomic_int_get (&self->empty))
+    return NULL;
+  lock_for_lookup (self);
   /* One read transaction for all of a backup's lookups: each lookup on
    * its own would ask the file's size and header again. */
   if (sqlite3_get_autocommit (self->db))
@@ -351,7 +379,7 @@ coffer_files_cache_commit (CofferFilesCache *self, GError **error)
     }
   self->prepared = FALSE;
   if (ok)
-    self->empty = !has_rows (self->db);
+    g_atomic_int_set (&self->empty, !has_rows (self->db));
   g_mutex_unlock (&self->lock);
   return ok;
 }

@@ -614,6 +614,67 @@ test_exclusions_and_cache_folders (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (find_node (not_cache, "c.txt"));
 }
 
+/* Folders are walked by several walkers at once: every file is still
+ * there, once; the names of a hardlink spread over many folders share one
+ * group and one copy of its content, whichever walker met it first; and a
+ * second backup takes every file from the files cache. */
+static void
+test_parallel_walk (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) first = NULL;
+  g_autoptr (CofferBackupResult) second = NULL;
+  g_autofree char *common = NULL;
+  guint64 group = 0;
+  guint with_content = 0;
+
+  for (guint d = 0; d < 40; d++)
+    for (guint f = 0; f < 30; f++)
+      {
+        g_autofree char *name = g_strdup_printf ("d%02u/sub/f%02u.bin", d, f);
+        g_autoptr (GBytes) bytes = random_bytes (2048, d * 100 + f);
+        write_file (fixture->source, name, bytes);
+      }
+  write_file (fixture->source, "d00/common.txt", g_bytes_new_static ("shared", 6));
+  common = g_build_filename (fixture->source, "d00", "common.txt", NULL);
+  for (guint d = 1; d < 40; d++)
+    {
+      g_autofree char *name = g_strdup_printf ("d%02u/common.txt", d);
+      g_autofree char *path = g_build_filename (fixture->source, name, NULL);
+      g_assert_cmpint (link (common, path), ==, 0);
+    }
+  /* Changed more than a second ago: the files cache keeps them. */
+  g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
+
+  first = back_up (fixture);
+  g_assert_cmpuint (first->failed->len, ==, 0);
+  g_assert_cmpuint (first->totals.files_scanned, ==, 40 * 30 + 40);
+  g_assert_cmpuint (first->totals.files_read, ==, 40 * 30 + 1);
+  for (guint d = 0; d < 40; d++)
+    {
+      g_autofree char *dir = g_strdup_printf ("%s/d%02u", fixture->source, d);
+      g_autofree char *sub = g_strdup_printf ("%s/d%02u/sub", fixture->source, d);
+      g_autoptr (GPtrArray) nodes = read_folder (fixture, first->snapshot, dir);
+      g_autoptr (GPtrArray) files = read_folder (fixture, first->snapshot, sub);
+      CofferNode *link_node = find_node (nodes, "common.txt");
+
+      g_assert_cmpuint (files->len, ==, 30);
+      g_assert_nonnull (link_node);
+      g_assert_cmpuint (link_node->hardlink_group, !=, 0);
+      if (group == 0)
+        group = link_node->hardlink_group;
+      g_assert_cmpuint (link_node->hardlink_group, ==, group);
+      if (link_node->chunks != NULL && link_node->chunks->len > 0)
+        with_content++;
+    }
+  g_assert_cmpuint (with_content, ==, 1);
+
+  second = back_up (fixture);
+  g_assert_cmpuint (second->failed->len, ==, 0);
+  g_assert_cmpuint (second->totals.files_scanned, ==, 40 * 30 + 40);
+  g_assert_cmpuint (second->totals.files_read, ==, 0);
+  g_assert_cmpmem (second->snapshot->root, 32, first->snapshot->root, 32);
+}
+
 /* However few descriptors the process may open, no file is left out for
  * lack of one: the walker waits for the workers to close files. */
 static void
@@ -655,6 +716,7 @@ main (int argc, char **argv)
   ADD ("every-kind-of-entry-is-captured", test_every_kind_of_entry_is_captured);
   ADD ("few-descriptors-leave-nothing-out", test_few_descriptors_leave_nothing_out);
   ADD ("exclusions-and-cache-folders", test_exclusions_and_cache_folders);
+  ADD ("parallel-walk", test_parallel_walk);
 #undef ADD
 
   return g_test_run ();
