@@ -2,11 +2,14 @@
  *
  * The pipeline:
  *
- *   walker (the caller's thread)   lists folders with openat-family calls,
- *        |                         captures metadata, applies exclusions,
- *        |  batches of open        takes unchanged files from the files
- *        |  files                  cache, opens the others and queues them
- *        v                         (up to 16 files or 1 MiB a batch)
+ *   walkers (one per core)         list folders with openat-family calls,
+ *        |                         capture metadata, apply exclusions,
+ *        |  batches of open        take unchanged files from the files
+ *        |  files                  cache, open the others and queue them
+ *        |                         (up to 16 files or 1 MiB a batch); the
+ *        |                         caller's thread hands the items to them,
+ *        |                         and a walker hands a subfolder to an
+ *        v                         idle one
  *   workers (one per core)         read → chunk → id →
  *        |  sealed blobs           (not in the index) compress + encrypt;
  *        |                         a large file's chunks are compressed
@@ -25,13 +28,14 @@
  *
  * Each folder is a Dir counting what it still waits for (its files and
  * subfolders, and the walker while it lists it). Whoever brings the count
- * to zero — the walker or a worker — writes the folder's tree blob and
- * tells the parent. The root finishing ends the walk.
+ * to zero — a walker or a worker — writes the folder's tree blob and tells
+ * the parent. The root finishing ends the walk.
  *
  * Write order: packs, then the index files naming them, then the recovery
  * point. The index is also written every 64 packs or 5 minutes, so an
  * interrupted first backup resumes from what it uploaded. Files-cache rows
- * are committed only after the point is written.
+ * are written while the last packs upload, and committed only after the
+ * point is written.
  */
 #include "config.h"
 
