@@ -70,10 +70,9 @@
 #define MAX_QUEUED_BATCHES_PER_WORKER 2
 /* Packs waiting for or in an upload, beyond one per uploader. */
 #define EXTRA_PACKS_IN_FLIGHT 1
-/* Chunks at least this large go to the sealers, at most this many per
- * worker at once (each a copy of at most 4 MiB). */
+/* Chunks at least this large go to an idle sealer (each a copy of at most
+ * 4 MiB, one per sealer). */
 #define SEAL_ELSEWHERE_MIN COFFER_CHUNK_MIN
-#define MAX_SEALS_PER_WORKER 2
 #define CHECKPOINT_PACKS 64
 #define CHECKPOINT_SECONDS (5 * 60)
 
@@ -142,7 +141,6 @@ struct _Backup
   gint open_files;     /* opened by walkers, not yet done by a worker (atomic) */
   gint max_open_files; /* a share of the descriptors this process may open */
   guint queued_seals;
-  guint seal_waiters;      /* workers waiting for room among the seals */
   guint walkers_waiting;   /* for room in the batch queue or among open files */
   guint subfolders_handed; /* to the walkers' pool, not yet walked */
   gint idle_walkers;       /* pool walkers with nothing to walk (atomic) */
@@ -423,8 +421,6 @@ seal_run (gpointer data, gpointer user_data)
 
   g_mutex_lock (&backup->lock);
   backup->queued_seals--;
-  if (backup->seal_waiters > 0)
-    g_cond_broadcast (&backup->cond);
   g_mutex_unlock (&backup->lock);
 }
 
@@ -453,15 +449,16 @@ store_blob (Backup *backup,
       return;
     }
 
-  /* A large chunk: a sealer compresses and encrypts it while this worker
-   * reads and chunks on. */
+  /* A large chunk: an idle sealer compresses and encrypts it while this
+   * worker reads and chunks on. When every sealer is busy the worker seals
+   * it itself: waiting would leave its core idle, and the copy for the
+   * sealer would be made for nothing. */
   g_mutex_lock (&backup->lock);
-  while (backup->queued_seals >= MAX_SEALS_PER_WORKER * backup->options->workers &&
-         backup->error == NULL)
+  if (backup->queued_seals >= backup->options->workers)
     {
-      backup->seal_waiters++;
-      g_cond_wait (&backup->cond, &backup->lock);
-      backup->seal_waiters--;
+      g_mutex_unlock (&backup->lock);
+      seal_and_add (backup, type, id, data, size);
+      return;
     }
   backup->queued_seals++;
   g_mutex_unlock (&backup->lock);
