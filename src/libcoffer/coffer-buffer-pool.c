@@ -5,10 +5,14 @@
  * and faulting them in cost as much as a tenth of a backup's CPU time. A
  * pool keeps a few buffers of one size for the next user instead; what it
  * keeps is freed with the pool, when the last buffer it lent comes back.
+ * Buffers start on a page boundary, so a local vault can write a pack from
+ * one with direct I/O (coffer-local-store.c).
  */
 #include "config.h"
 
 #include "coffer-buffer-pool.h"
+
+#include <stdlib.h>
 
 struct _CofferBufferPool
 {
@@ -74,8 +78,9 @@ coffer_buffer_pool_get_buffer_size (CofferBufferPool *pool)
  * coffer_buffer_pool_take:
  * @pool: a pool
  *
- * Returns: (transfer full): a buffer of the pool's size, one given back
- *   before when there is one; its bytes are not cleared. Give it back with
+ * Returns: (transfer full): a buffer of the pool's size, aligned to
+ *   %COFFER_BUFFER_POOL_ALIGNMENT bytes, one given back before when there is
+ *   one; its bytes are not cleared. Give it back with
  *   coffer_buffer_pool_give(), or free it with g_free().
  */
 guint8 *
@@ -89,7 +94,11 @@ coffer_buffer_pool_take (CofferBufferPool *pool)
   if (pool->kept->len > 0)
     buffer = g_ptr_array_steal_index_fast (pool->kept, pool->kept->len - 1);
   g_mutex_unlock (&pool->lock);
-  return buffer != NULL ? buffer : g_malloc (pool->buffer_size);
+  /* g_free() is free(), which takes posix_memalign()'s memory too. */
+  if (buffer == NULL &&
+      posix_memalign ((void **) &buffer, COFFER_BUFFER_POOL_ALIGNMENT, pool->buffer_size) != 0)
+    g_error ("Cannot allocate %" G_GSIZE_FORMAT " bytes for a buffer", pool->buffer_size);
+  return buffer;
 }
 
 /**

@@ -7,6 +7,9 @@ G_BEGIN_DECLS
 
 typedef struct _CofferBufferPool CofferBufferPool;
 
+/* Where every buffer starts: a page, and a block for direct I/O. */
+#define COFFER_BUFFER_POOL_ALIGNMENT 4096
+
 CofferBufferPool *coffer_buffer_pool_new (gsize buffer_size, guint max_kept);
 CofferBufferPool *coffer_buffer_pool_ref (CofferBufferPool *pool);
 void coffer_buffer_pool_unref (CofferBufferPool *pool);

@@ -2,9 +2,14 @@
  * and never creates itself where a drive is missing. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <linux/magic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "coffer-local-store-private.h"
@@ -1195,6 +1200,85 @@ test_read_only_vault_is_permission_denied (void)
   g_assert_cmpint (g_chmod (root, 0700), ==, 0);
 }
 
+/* The pages of @path's file that are in the page cache. */
+static gsize
+resident_pages (const char *path, gsize *out_pages)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  gsize pages;
+  g_autofree guint8 *vector = NULL;
+  void *map;
+  gsize resident = 0;
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (fstat (fd, &st), ==, 0);
+  pages = ((gsize) st.st_size + page - 1) / page;
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+  g_assert_true (map != MAP_FAILED);
+  vector = g_malloc (pages);
+  g_assert_cmpint (mincore (map, st.st_size, vector), ==, 0);
+  for (gsize i = 0; i < pages; i++)
+    resident += vector[i] & 1;
+  munmap (map, st.st_size);
+  close (fd);
+  *out_pages = pages;
+  return resident;
+}
+
+/* A pack-sized put from a block-aligned buffer goes straight to the drive:
+ * the object is whole, and the page cache holds at most its tail, where a
+ * buffered write would leave all of it. From an unaligned buffer the same
+ * bytes are written through the cache. */
+static void
+test_large_put_bypasses_cache (void)
+{
+  g_autofree char *root = make_root ();
+  g_autoptr (CofferStore) store = coffer_local_store_new (root);
+  g_autofree char *aligned_path = g_build_filename (root, "data", "aligned", NULL);
+  g_autofree char *unaligned_path = g_build_filename (root, "data", "unaligned", NULL);
+  const gsize size = 3 * 1024 * 1024 + 1234; /* a tail that is not a whole block */
+  g_autoptr (GBytes) aligned = NULL;
+  g_autoptr (GBytes) unaligned = NULL;
+  g_autofree guint8 *copy = NULL;
+  g_autofree char *e1 = NULL;
+  g_autofree char *e2 = NULL;
+  struct statfs fs;
+  guint8 *data = NULL;
+  gsize pages = 0;
+  gsize resident;
+
+  g_assert_cmpint (statfs (root, &fs), ==, 0);
+  if (fs.f_type != EXT4_SUPER_MAGIC && fs.f_type != XFS_SUPER_MAGIC &&
+      fs.f_type != BTRFS_SUPER_MAGIC)
+    {
+      g_test_skip ("direct writes are used on ext4, XFS and Btrfs only");
+      return;
+    }
+
+  g_assert_cmpint (posix_memalign ((void **) &data, 4096, size), ==, 0);
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) (i * 2654435761u >> 13);
+  aligned = g_bytes_new_with_free_func (data, size, free, data);
+  copy = g_malloc (size + 1);
+  memcpy (copy + 1, data, size);
+  unaligned = g_bytes_new_static (copy + 1, size);
+
+  /* Looked at before reading the object back, which fills the cache. */
+  e1 = put_ok (store, "data/aligned", aligned);
+  g_assert_cmpuint (resident_pages (aligned_path, &pages), <=, 1);
+  g_assert_cmpuint (pages, ==, size / 4096 + 1);
+  assert_content (store, "data/aligned", aligned);
+  assert_mode (root, "data/aligned", 0600);
+
+  e2 = put_ok (store, "data/unaligned", unaligned);
+  resident = resident_pages (unaligned_path, &pages);
+  g_assert_cmpuint (resident, ==, pages);
+  assert_content (store, "data/unaligned", aligned);
+  g_assert_cmpuint (count_tmp_files (root), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1209,6 +1293,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/libcoffer/store/name-rules", test_name_rules);
   g_test_add_func ("/libcoffer/local-store/round-trip", test_round_trip);
+  g_test_add_func ("/libcoffer/local-store/large-put-bypasses-cache",
+                   test_large_put_bypasses_cache);
   g_test_add_func ("/libcoffer/local-store/ranged-get", test_ranged_get);
   g_test_add_func ("/libcoffer/local-store/get-missing-is-not-found",
                    test_get_missing_is_not_found);

@@ -288,6 +288,8 @@ test_pooled_buffers (void)
   first = coffer_pack_writer_finish (writer, name, NULL);
   first_data = g_bytes_get_data (first, NULL);
   assert_blobs_read_back (keys, name, first, plain);
+  /* Block-aligned, so a local vault can write it directly. */
+  g_assert_cmpuint ((guintptr) first_data % COFFER_BUFFER_POOL_ALIGNMENT, ==, 0);
 
   /* The first pack's buffer is still lent: the second pack is elsewhere. */
   add_blob (writer, keys, COFFER_BLOB_TREE, g_ptr_array_index (plain, 0), id);
