@@ -130,8 +130,10 @@ struct _Backup
   guint n_uploaders;     /* the store's concurrency */
   CofferBufferPool *pack_buffers;
 
-  GMutex lock; /* guards what follows */
-  GCond cond;
+  GMutex lock;     /* guards what follows */
+  GCond cond;      /* packs in flight, the root's tree */
+  GCond room_cond; /* for walkers: room in the batch queue or among open files */
+  GCond walked_cond; /* for the job's thread: every subfolder handed over walked */
   CofferPackWriter *writers[COFFER_BLOB_N_TYPES];
   /* Blobs in a pack writer or an upload, not yet in the index: asked for
    * every chunk, so under a lock of its own, not the backup's. */
@@ -201,6 +203,7 @@ fail (Backup *backup, GError *error)
     g_error_free (error);
   g_atomic_int_set (&backup->has_error, TRUE);
   g_cond_broadcast (&backup->cond);
+  g_cond_broadcast (&backup->room_cond);
   g_mutex_unlock (&backup->lock);
 }
 
@@ -803,7 +806,7 @@ file_run (gpointer data, gpointer user_data)
   g_atomic_int_add (&backup->open_files, -(gint) n_tasks);
   /* Waking walkers only when one waits spares a system call a batch. */
   if (backup->walkers_waiting > 0)
-    g_cond_broadcast (&backup->cond);
+    g_cond_broadcast (&backup->room_cond);
   g_mutex_unlock (&backup->lock);
 }
 
@@ -821,7 +824,7 @@ submit_batch (Walker *walker)
          backup->error == NULL)
     {
       backup->walkers_waiting++;
-      g_cond_wait (&backup->cond, &backup->lock);
+      g_cond_wait (&backup->room_cond, &backup->lock);
       backup->walkers_waiting--;
     }
   backup->queued_batches++;
@@ -868,7 +871,7 @@ reserve_open_file (Walker *walker)
           continue;
         }
       backup->walkers_waiting++;
-      g_cond_wait (&backup->cond, &backup->lock);
+      g_cond_wait (&backup->room_cond, &backup->lock);
       backup->walkers_waiting--;
     }
   /* Stopping: the caller releases it all the same. */
@@ -1284,7 +1287,7 @@ subfolder_run (gpointer data, gpointer user_data)
   g_atomic_int_inc (&backup->idle_walkers);
   g_mutex_lock (&backup->lock);
   if (--backup->subfolders_handed == 0)
-    g_cond_broadcast (&backup->cond);
+    g_cond_signal (&backup->walked_cond);
   g_mutex_unlock (&backup->lock);
 }
 
@@ -1529,6 +1532,8 @@ backup_free (Backup *backup)
   g_mutex_clear (&backup->pending_lock);
   g_mutex_clear (&backup->hardlinks_lock);
   g_cond_clear (&backup->cond);
+  g_cond_clear (&backup->room_cond);
+  g_cond_clear (&backup->walked_cond);
   g_free (backup);
 }
 
@@ -1556,6 +1561,8 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   g_mutex_init (&backup->pending_lock);
   g_mutex_init (&backup->hardlinks_lock);
   g_cond_init (&backup->cond);
+  g_cond_init (&backup->room_cond);
+  g_cond_init (&backup->walked_cond);
   backup->index = coffer_index_new ();
   backup->chunker = coffer_chunker_new (options->keys->chunker, COFFER_CHUNK_MIN, COFFER_CHUNK_AVG,
                                         COFFER_CHUNK_MAX);
@@ -1629,7 +1636,7 @@ run_pipeline (Backup *backup)
   /* The subfolders handed over are walked, and their batches handed on. */
   g_mutex_lock (&backup->lock);
   while (backup->subfolders_handed > 0)
-    g_cond_wait (&backup->cond, &backup->lock);
+    g_cond_wait (&backup->walked_cond, &backup->lock);
   g_mutex_unlock (&backup->lock);
   g_thread_pool_free (g_steal_pointer (&backup->walkers), FALSE, TRUE);
 
