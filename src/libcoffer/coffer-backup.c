@@ -130,9 +130,9 @@ struct _Backup
   guint n_uploaders;     /* the store's concurrency */
   CofferBufferPool *pack_buffers;
 
-  GMutex lock;     /* guards what follows */
-  GCond cond;      /* packs in flight, the root's tree */
-  GCond room_cond; /* for walkers: room in the batch queue or among open files */
+  GMutex lock;       /* guards what follows */
+  GCond cond;        /* packs in flight, the root's tree */
+  GCond room_cond;   /* for walkers: room in the batch queue or among open files */
   GCond walked_cond; /* for the job's thread: every subfolder handed over walked */
   CofferPackWriter *writers[COFFER_BLOB_N_TYPES];
   /* Blobs in a pack writer or an upload, not yet in the index: asked for

