@@ -81,6 +81,21 @@ static const char cachedir_signature[] = "Signature: 8a477f597d28d172789f0688680
 typedef struct _Backup Backup;
 typedef struct _Dir Dir;
 
+/* The names of a file with several, as the walk meets them. */
+typedef enum
+{
+  LINK_PENDING, /* the first name's content is being read */
+  LINK_STORED,
+  LINK_LOST, /* it could not be read: the later names have no content */
+} LinkState;
+
+typedef struct
+{
+  char *first_path; /* the one whose content is stored */
+  LinkState state;
+  GPtrArray *later_paths; /* char *, met while pending, or NULL */
+} LinkGroup;
+
 struct _Dir
 {
   Dir *parent;
@@ -116,11 +131,13 @@ struct _Backup
   CofferChunker *chunker;
   CofferFilesCache *files_cache;
   CofferIdCache *ids;
-  GHashTable *skip;      /* absolute paths never backed up */
-  GHashTable *items;     /* the items, for crossing filesystems */
-  GMutex hardlinks_lock; /* guards the two below: walkers share them */
-  GHashTable *hardlinks; /* "dev:inode" → group */
-  guint64 next_hardlink_group;
+  GHashTable *skip;        /* absolute paths never backed up */
+  GHashTable *items;       /* the items, for crossing filesystems */
+  GMutex hardlinks_lock;   /* guards the two below: walkers share them */
+  GHashTable *hardlinks;   /* "dev:inode" → group */
+  GPtrArray *link_groups;  /* LinkGroup, group n at n - 1 */
+  guint64 lost_link_names; /* later names reported lost (atomic) */
+  guint64 files_stored;    /* files in the point (atomic) */
 
   GThreadPool *walkers; /* walk the subfolders handed over */
   GThreadPool *workers;
@@ -551,6 +568,102 @@ dir_release (Backup *backup, Dir *dir)
     dir_finish (backup, dir);
 }
 
+/* ---- Hardlinks ------------------------------------------------------------ */
+
+static void
+link_group_free (LinkGroup *group)
+{
+  g_free (group->first_path);
+  g_clear_pointer (&group->later_paths, g_ptr_array_unref);
+  g_free (group);
+}
+
+static void
+report_lost_name (Backup *backup, const char *path, const char *first_path)
+{
+  g_autofree char *reason = NULL;
+
+  if (stopped (backup))
+    return;
+  reason = g_strdup_printf ("It is another name of %s, which could not be backed up.", first_path);
+  add_failed (backup, path, reason);
+  add_counter (&backup->lost_link_names, 1);
+}
+
+/* The hardlink group of a file with several names, made at the first of
+ * them (*out_first), whichever walker meets it: that name holds the
+ * content, later ones refer to it. 0 for a file with one name. */
+static gsize
+hardlink_group (Backup *backup, const struct stat *st, const char *path, gboolean *out_first)
+{
+  g_autofree char *key = NULL;
+  gsize group;
+
+  *out_first = FALSE;
+  if (st->st_nlink <= 1)
+    return 0;
+  key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev, (uintmax_t) st->st_ino);
+  g_mutex_lock (&backup->hardlinks_lock);
+  group = GPOINTER_TO_SIZE (g_hash_table_lookup (backup->hardlinks, key));
+  if (group == 0)
+    {
+      LinkGroup *made = g_new0 (LinkGroup, 1);
+
+      made->first_path = g_strdup (path);
+      g_ptr_array_add (backup->link_groups, made);
+      group = backup->link_groups->len;
+      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key), GSIZE_TO_POINTER (group));
+      *out_first = TRUE;
+    }
+  g_mutex_unlock (&backup->hardlinks_lock);
+  return group;
+}
+
+/* Notes a later name of hardlink @group, now in the point. While the first
+ * name's content is pending its path is kept, to be reported should the
+ * content be lost; once it is lost, it is reported at once. */
+static void
+note_later_name (Backup *backup, gsize group, const char *path)
+{
+  g_autofree char *lost_first = NULL;
+  LinkGroup *known;
+
+  g_mutex_lock (&backup->hardlinks_lock);
+  known = g_ptr_array_index (backup->link_groups, group - 1);
+  if (known->state == LINK_PENDING)
+    {
+      if (known->later_paths == NULL)
+        known->later_paths = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (known->later_paths, g_strdup (path));
+    }
+  else if (known->state == LINK_LOST)
+    lost_first = g_strdup (known->first_path);
+  g_mutex_unlock (&backup->hardlinks_lock);
+  if (lost_first != NULL)
+    report_lost_name (backup, path, lost_first);
+}
+
+/* Settles whether hardlink @group's first name has its content in the point
+ * (@stored) or not: it could not be read, or was gone. The later names met
+ * so far, which refer to that content, are then reported if it is not. */
+static void
+settle_link_group (Backup *backup, gsize group, gboolean stored)
+{
+  g_autoptr (GPtrArray) later_paths = NULL;
+  LinkGroup *settled;
+
+  if (group == 0)
+    return;
+  g_mutex_lock (&backup->hardlinks_lock);
+  settled = g_ptr_array_index (backup->link_groups, group - 1);
+  settled->state = stored ? LINK_STORED : LINK_LOST;
+  later_paths = g_steal_pointer (&settled->later_paths);
+  g_mutex_unlock (&backup->hardlinks_lock);
+  /* first_path is written once, when the group is made: no lock needed. */
+  for (guint i = 0; !stored && later_paths != NULL && i < later_paths->len; i++)
+    report_lost_name (backup, g_ptr_array_index (later_paths, i), settled->first_path);
+}
+
 /* ---- Files ---------------------------------------------------------------- */
 
 /* Only a file with fewer blocks than its size can have holes: asking the
@@ -776,11 +889,16 @@ file_process (Backup *backup, FileTask *task)
 
 done:
   if (ok)
-    dir_add (task->dir, task->node);
+    {
+      add_counter (&backup->files_stored, 1);
+      settle_link_group (backup, task->node->hardlink_group, TRUE);
+      dir_add (task->dir, task->node);
+    }
   else
     {
       if (!stopped (backup))
         add_failed (backup, task->path, reason != NULL ? reason : "It could not be read.");
+      settle_link_group (backup, task->node->hardlink_group, FALSE);
       coffer_node_free (task->node);
     }
   close (task->fd);
@@ -964,31 +1082,6 @@ capture_unread (
   return node;
 }
 
-/* The hardlink group of a file with several names, made at the first of
- * them (*out_first), whichever walker meets it: that name holds the
- * content, later ones refer to it. 0 for a file with one name. */
-static gsize
-hardlink_group (Backup *backup, const struct stat *st, gboolean *out_first)
-{
-  g_autofree char *key = NULL;
-  gsize group;
-
-  *out_first = FALSE;
-  if (st->st_nlink <= 1)
-    return 0;
-  key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev, (uintmax_t) st->st_ino);
-  g_mutex_lock (&backup->hardlinks_lock);
-  group = GPOINTER_TO_SIZE (g_hash_table_lookup (backup->hardlinks, key));
-  if (group == 0)
-    {
-      group = ++backup->next_hardlink_group;
-      g_hash_table_insert (backup->hardlinks, g_steal_pointer (&key), GSIZE_TO_POINTER (group));
-      *out_first = TRUE;
-    }
-  g_mutex_unlock (&backup->hardlinks_lock);
-  return group;
-}
-
 /* Handles a regular file, as @listed describes it: its fstat when @fd is
  * the file open already (counted among the open files; walk_file() closes
  * it), its fstatat when @fd is -1. One that is empty, unchanged since the
@@ -1018,7 +1111,7 @@ walk_file (Walker *walker,
   add_counter (&backup->totals.files_scanned, 1);
 
   /* A hardlink's content is stored once, with the first of its names. */
-  link_group = hardlink_group (backup, &st, &first_name);
+  link_group = hardlink_group (backup, &st, path, &first_name);
   if (st.st_size == 0 || (link_group != 0 && !first_name))
     chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
   else
@@ -1026,12 +1119,17 @@ walk_file (Walker *walker,
   if (chunks != NULL)
     {
       node = capture_unread (backup, dirfd, name, path, &st, fd);
+      if (first_name)
+        settle_link_group (backup, link_group, node != NULL);
       if (node == NULL)
         return;
+      if (link_group != 0 && !first_name)
+        note_later_name (backup, link_group, path);
       node->hardlink_group = link_group;
       if (from_cache)
         add_counter (&backup->totals.bytes_scanned, st.st_size);
       node->chunks = g_steal_pointer (&chunks);
+      add_counter (&backup->files_stored, 1);
       dir_add (dir, node);
       return;
     }
@@ -1047,6 +1145,7 @@ walk_file (Walker *walker,
               g_strdup_printf ("Cannot open it: %s", g_strerror (saved_errno));
           if (saved_errno != ENOENT) /* gone since the listing: nothing to back up */
             add_failed (backup, path, reason);
+          settle_link_group (backup, link_group, FALSE);
           release_open_file (backup);
           return;
         }
@@ -1058,6 +1157,7 @@ walk_file (Walker *walker,
       add_failed (backup, path,
                   "It was replaced while it was being backed up; it is backed up "
                   "next time.");
+      settle_link_group (backup, link_group, FALSE);
       close (fd);
       release_open_file (backup);
       return;
@@ -1066,6 +1166,7 @@ walk_file (Walker *walker,
   if (node == NULL)
     {
       add_failed (backup, path, error->message);
+      settle_link_group (backup, link_group, FALSE);
       close (fd);
       release_open_file (backup);
       return;
@@ -1522,6 +1623,7 @@ backup_free (Backup *backup)
   g_clear_pointer (&backup->skip, g_hash_table_unref);
   g_clear_pointer (&backup->items, g_hash_table_unref);
   g_clear_pointer (&backup->hardlinks, g_hash_table_unref);
+  g_clear_pointer (&backup->link_groups, g_ptr_array_unref);
   g_clear_pointer (&backup->pending_ids, g_hash_table_unref);
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
     g_clear_pointer (&backup->writers[i], coffer_pack_writer_free);
@@ -1570,6 +1672,7 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   backup->skip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   backup->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   backup->hardlinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  backup->link_groups = g_ptr_array_new_with_free_func ((GDestroyNotify) link_group_free);
   backup->pending_ids =
       g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, g_free, NULL);
   backup->failed = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
@@ -1744,7 +1847,7 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
   for (guint i = 0; i < options->policy->items->len; i++)
     g_ptr_array_add (snapshot->items, g_strdup (g_ptr_array_index (options->policy->items, i)));
   snapshot->host = g_strdup (g_get_host_name ());
-  snapshot->files = backup->totals.files_scanned - backup->totals.files_failed;
+  snapshot->files = backup->files_stored - backup->lost_link_names;
   snapshot->bytes = backup->totals.bytes_scanned;
   if (!coffer_snapshot_put (options->vault, options->machine_id, options->keys, snapshot,
                             cancellable, error))

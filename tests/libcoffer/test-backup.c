@@ -296,6 +296,74 @@ test_unreadable_file_is_a_warning (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (item->reason);
 }
 
+/* Moves a file's modification time every half millisecond until told to
+ * stop: every read of the file sees it change. */
+typedef struct
+{
+  const char *path;
+  gint stop;
+} Toucher;
+
+static gpointer
+touch_run (gpointer data)
+{
+  Toucher *toucher = data;
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };
+
+  while (!g_atomic_int_get (&toucher->stop))
+    {
+      times[1].tv_nsec = (times[1].tv_nsec + 1) % 1000000000;
+      g_assert_cmpint (utimensat (AT_FDCWD, toucher->path, times, 0), ==, 0);
+      g_usleep (500);
+    }
+  return NULL;
+}
+
+/* A hardlink's content is stored with one of its names. When that name
+ * cannot be backed up (here: it never stops changing), the other names,
+ * which refer to the content, are reported too, naming it; and neither is
+ * counted among the point's files. */
+static void
+test_lost_hardlink_names_are_warnings (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autofree char *first = g_build_filename (fixture->source, "a", "busy.bin", NULL);
+  g_autofree char *other = g_build_filename (fixture->source, "b", "busy-too.bin", NULL);
+  g_autofree char *other_folder = g_path_get_dirname (other);
+  Toucher toucher = { first, FALSE };
+  GThread *thread;
+  CofferFailedItem *changed = NULL;
+  CofferFailedItem *named = NULL;
+
+  write_file (fixture->source, "ok.txt", g_bytes_new_static ("ok", 2));
+  write_file (fixture->source, "a/busy.bin", random_bytes (32 * 1024 * 1024, 5));
+  g_assert_cmpint (g_mkdir (other_folder, 0700), ==, 0);
+  g_assert_cmpint (link (first, other), ==, 0);
+
+  thread = g_thread_new ("toucher", touch_run, &toucher);
+  result = back_up (fixture);
+  g_atomic_int_set (&toucher.stop, TRUE);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (result->failed->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      CofferFailedItem *item = g_ptr_array_index (result->failed, i);
+
+      g_assert_true (g_str_equal (item->path, first) || g_str_equal (item->path, other));
+      if (strstr (item->reason, "another name of") != NULL)
+        named = item;
+      else
+        changed = item;
+    }
+  g_assert_nonnull (changed);
+  g_assert_nonnull (named);
+  g_assert_cmpstr (changed->reason, ==, "It changed while it was read.");
+  g_assert_cmpstr (named->path, !=, changed->path);
+  g_assert_nonnull (strstr (named->reason, changed->path));
+  g_assert_cmpuint (result->snapshot->files, ==, 1);
+}
+
 static CofferCheckResult *
 check (Fixture *fixture, gboolean read_data)
 {
@@ -711,6 +779,7 @@ main (int argc, char **argv)
   ADD ("round-trip-and-dedup", test_round_trip_and_dedup);
   ADD ("one-changed-byte-sends-about-one-chunk", test_one_changed_byte_sends_about_one_chunk);
   ADD ("unreadable-file-is-a-warning", test_unreadable_file_is_a_warning);
+  ADD ("lost-hardlink-names-are-warnings", test_lost_hardlink_names_are_warnings);
   ADD ("check-finds-every-damaged-pack", test_check_finds_every_damaged_pack);
   ADD ("interrupted-backup-resumes", test_interrupted_backup_resumes);
   ADD ("every-kind-of-entry-is-captured", test_every_kind_of_entry_is_captured);
