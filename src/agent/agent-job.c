@@ -178,6 +178,18 @@ progress_cb (const CofferBackupProgress *progress, gpointer user_data)
   g_mutex_unlock (&self->lock);
 }
 
+/* Runs in the job's thread, for the pruning that follows a backup: the
+ * phase changes, the backup's figures stay on show. */
+static void
+phase_progress_cb (const CofferBackupProgress *progress, gpointer user_data)
+{
+  AgentJob *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->progress.phase = progress->phase;
+  g_mutex_unlock (&self->lock);
+}
+
 /* Runs in the job's thread: the store whose retries the phase shows. */
 static void
 watch_store (AgentJob *self, CofferVault *vault)
@@ -195,6 +207,7 @@ publish_progress_cb (gpointer user_data)
   GVariantBuilder builder;
   gint64 now = g_get_monotonic_time ();
   gint64 eta = -1;
+  guint64 expected;
   g_autofree char *retrying = NULL;
   guint retries = 0;
 
@@ -223,8 +236,11 @@ publish_progress_cb (gpointer user_data)
     }
   self->last_time = now;
   self->last_bytes = progress.bytes_scanned;
-  if (self->rate > 0 && self->expected_bytes > progress.bytes_scanned)
-    eta = (self->expected_bytes - progress.bytes_scanned) / self->rate;
+  expected = progress.bytes_expected > 0 ? progress.bytes_expected : self->expected_bytes;
+  if (self->rate > 0 && expected > progress.bytes_scanned)
+    eta = (expected - progress.bytes_scanned) / self->rate;
+  else if (self->rate > 0 && expected > 0)
+    eta = 0;
 
   if (progress.phase != NULL)
     coffer_dbus_job_set_phase (self->skeleton, progress.phase);
@@ -430,6 +446,8 @@ back_up (AgentJob *self, Unlocked *unlocked, GError **error)
   options.on_demand = !self->scheduled;
   options.retain_until = self->scheduled ? 0 : self->retain_until;
   options.time = agent_clock_now ();
+  /* The last backup's total is this one's estimate, for the ETA. */
+  options.expected_bytes = agent_data_backed_up (self->catalog);
   options.progress = progress_cb;
   options.progress_data = self;
   lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
@@ -483,7 +501,7 @@ prune (AgentJob *self,
   options.tz = tz;
   options.now = agent_clock_now ();
   options.cache_dir = cache_dir;
-  options.progress = progress_cb;
+  options.progress = delete_all ? progress_cb : phase_progress_cb;
   options.progress_data = self;
   options.only_when_expired = !delete_all;
   return coffer_prune_run (&options, result, self->cancellable, error);

@@ -171,6 +171,12 @@ struct _Backup
   gint has_error; /* error != NULL, read without the lock */
   GPtrArray *failed;
 
+  guint64 bytes_found;             /* sizes of the regular files walked (atomic) */
+  gint walk_done;                  /* every item walked: bytes_found is the total */
+  GThread *sizer;                  /* estimate_run(), for a first backup */
+  GCancellable *sizer_cancellable; /* cancelled once the walk is done */
+  guint64 estimate;                /* the sizer's total, 0 until it is done (atomic) */
+
   CofferBackupProgress totals; /* atomically updated counters */
   gint64 last_report;          /* monotonic time of the last progress report */
   guint8 root_id[COFFER_TREE_ID_SIZE];
@@ -252,6 +258,8 @@ add_failed (Backup *backup, const char *path, const char *reason)
 
 /* Reports progress at most four times a second, from whichever thread does
  * the work (the callback must be thread-safe). */
+static guint64 bytes_expected (Backup *backup);
+
 static void
 maybe_report (Backup *backup)
 {
@@ -262,6 +270,7 @@ maybe_report (Backup *backup)
       !__atomic_compare_exchange_n (&backup->last_report, &last, now, FALSE, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED))
     return;
+  backup->totals.bytes_expected = bytes_expected (backup);
   backup->options->progress (&backup->totals, backup->options->progress_data);
 }
 
@@ -1112,6 +1121,8 @@ walk_file (Walker *walker,
 
   /* A hardlink's content is stored once, with the first of its names. */
   link_group = hardlink_group (backup, &st, path, &first_name);
+  if (link_group == 0 || first_name)
+    add_counter (&backup->bytes_found, st.st_size);
   if (st.st_size == 0 || (link_group != 0 && !first_name))
     chunks = g_array_new (FALSE, FALSE, COFFER_BLOB_ID_SIZE);
   else
@@ -1542,6 +1553,189 @@ build_prefixes (GPtrArray *items)
   return root;
 }
 
+/* ---- The estimate ---------------------------------------------------------- */
+
+/* The folders never backed up, whatever the policy says: @skip_paths and
+ * the kernel's own. */
+static GHashTable *
+skip_set_new (const char *const *skip_paths)
+{
+  GHashTable *skip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; skip_paths != NULL && skip_paths[i] != NULL; i++)
+    g_hash_table_add (skip, g_canonicalize_filename (skip_paths[i], "/"));
+  g_hash_table_add (skip, g_strdup ("/proc"));
+  g_hash_table_add (skip, g_strdup ("/sys"));
+  g_hash_table_add (skip, g_strdup ("/dev"));
+  g_hash_table_add (skip, g_strdup ("/run"));
+  return skip;
+}
+
+typedef struct
+{
+  CofferPolicy *policy;
+  GHashTable *skip;
+  GHashTable *linked; /* "dev:inode" of files with several names, counted */
+  GCancellable *cancellable;
+  Walker lister; /* for its listing buffer */
+} Sizer;
+
+static guint64
+size_file (Sizer *sizer, const struct stat *st)
+{
+  if (st->st_nlink > 1 &&
+      !g_hash_table_add (sizer->linked, g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev,
+                                                         (uintmax_t) st->st_ino)))
+    return 0;
+  return st->st_size;
+}
+
+static guint64
+size_dir (Sizer *sizer, int fd, const char *path, dev_t dev)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  guint64 total = 0;
+
+  list_folder (&sizer->lister, fd, names);
+  /* A cache folder keeps only its tag. */
+  for (guint i = 0; i < names->len; i++)
+    {
+      struct stat st;
+
+      if (g_str_equal ((char *) g_ptr_array_index (names, i) + 1, "CACHEDIR.TAG") &&
+          is_cachedir (fd))
+        return fstatat (fd, "CACHEDIR.TAG", &st, AT_SYMLINK_NOFOLLOW) == 0 ? size_file (sizer, &st)
+                                                                           : 0;
+    }
+  for (guint i = 0; i < names->len && !g_cancellable_is_cancelled (sizer->cancellable); i++)
+    {
+      const char *item = g_ptr_array_index (names, i);
+      const char *name = item + 1;
+      g_autofree char *child = child_path (path, name);
+      guchar type = (guchar) item[0];
+      struct stat st;
+      int child_fd;
+
+      if (g_hash_table_contains (sizer->skip, child))
+        continue;
+      if (type == DT_UNKNOWN)
+        {
+          if (fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+          type = S_ISREG (st.st_mode) ? DT_REG : S_ISDIR (st.st_mode) ? DT_DIR : DT_UNKNOWN;
+        }
+      if (type == DT_REG && !coffer_policy_is_excluded (sizer->policy, child, FALSE) &&
+          fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode))
+        total += size_file (sizer, &st);
+      else if (type == DT_DIR && !coffer_policy_is_excluded (sizer->policy, child, TRUE) &&
+               (child_fd = openat (fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+        {
+          if (fstat (child_fd, &st) == 0 && st.st_dev == dev)
+            total += size_dir (sizer, child_fd, child, dev);
+          close (child_fd);
+        }
+    }
+  return total;
+}
+
+/* Whether @item lies below another of @items: it is totalled with that one. */
+static gboolean
+below_another_item (GPtrArray *items, const char *item)
+{
+  for (guint i = 0; i < items->len; i++)
+    {
+      const char *other = g_ptr_array_index (items, i);
+      gsize length = strlen (other);
+
+      if (!g_str_equal (other, item) && strncmp (item, other, length) == 0 &&
+          (item[length] == '/' || g_str_equal (other, "/")))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * coffer_backup_estimate:
+ * @policy: what to back up
+ * @skip_paths: (array zero-terminated=1) (nullable): folders never backed up,
+ *   as for coffer_backup_run()
+ * @cancellable: (nullable): stops the count; what was counted is returned
+ *
+ * Totals the sizes of the regular files a backup of @policy would look at,
+ * without opening any: the walk's rules apply (exclusions, skipped folders,
+ * folders holding a `CACHEDIR.TAG`, other filesystems below an item), and a
+ * file with several names counts once. A first backup runs this in a
+ * thread of its own for its ETA: one fstatat() a file, about a thirtieth of
+ * the backup's CPU time.
+ *
+ * Returns: the bytes
+ */
+guint64
+coffer_backup_estimate (CofferPolicy *policy,
+                        const char *const *skip_paths,
+                        GCancellable *cancellable)
+{
+  g_autofree Sizer *sizer = g_new0 (Sizer, 1);
+  GPtrArray *items;
+  guint64 total = 0;
+
+  g_return_val_if_fail (policy != NULL, 0);
+
+  items = policy->items;
+  sizer->policy = policy;
+  sizer->skip = skip_set_new (skip_paths);
+  sizer->linked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  sizer->cancellable = cancellable;
+  for (guint i = 0; i < items->len && !g_cancellable_is_cancelled (cancellable); i++)
+    {
+      const char *item = g_ptr_array_index (items, i);
+      struct stat st;
+      int fd;
+
+      if (below_another_item (items, item) || g_hash_table_contains (sizer->skip, item) ||
+          lstat (item, &st) != 0)
+        continue;
+      if (S_ISREG (st.st_mode))
+        total += size_file (sizer, &st);
+      else if (S_ISDIR (st.st_mode) &&
+               (fd = open (item, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+        {
+          total += size_dir (sizer, fd, item, st.st_dev);
+          close (fd);
+        }
+    }
+  g_hash_table_unref (sizer->skip);
+  g_hash_table_unref (sizer->linked);
+  return total;
+}
+
+static gpointer
+estimate_run (gpointer data)
+{
+  Backup *backup = data;
+  guint64 total = coffer_backup_estimate (backup->options->policy, backup->options->skip_paths,
+                                          backup->sizer_cancellable);
+
+  if (!g_cancellable_is_cancelled (backup->sizer_cancellable))
+    __atomic_store_n (&backup->estimate, MAX (total, 1), __ATOMIC_RELAXED);
+  return NULL;
+}
+
+/* What bytes_scanned should reach: exact once the walk is done, the
+ * estimate or the last backup's total before, if there is one. */
+static guint64
+bytes_expected (Backup *backup)
+{
+  guint64 found = __atomic_load_n (&backup->bytes_found, __ATOMIC_RELAXED);
+  guint64 guess = __atomic_load_n (&backup->estimate, __ATOMIC_RELAXED);
+
+  if (g_atomic_int_get (&backup->walk_done))
+    return found;
+  if (guess == 0)
+    guess = backup->options->expected_bytes;
+  return guess == 0 ? 0 : MAX (guess, found);
+}
+
 /* ---- The whole backup ----------------------------------------------------- */
 
 /**
@@ -1587,6 +1781,7 @@ static void
 report (Backup *backup, const char *phase)
 {
   backup->totals.phase = phase;
+  backup->totals.bytes_expected = bytes_expected (backup);
   if (backup->options->progress != NULL)
     backup->options->progress (&backup->totals, backup->options->progress_data);
 }
@@ -1621,6 +1816,7 @@ backup_free (Backup *backup)
   g_clear_pointer (&backup->files_cache, coffer_files_cache_free);
   g_clear_pointer (&backup->ids, coffer_id_cache_free);
   g_clear_pointer (&backup->skip, g_hash_table_unref);
+  g_clear_object (&backup->sizer_cancellable);
   g_clear_pointer (&backup->items, g_hash_table_unref);
   g_clear_pointer (&backup->hardlinks, g_hash_table_unref);
   g_clear_pointer (&backup->link_groups, g_ptr_array_unref);
@@ -1669,7 +1865,8 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   backup->chunker = coffer_chunker_new (options->keys->chunker, COFFER_CHUNK_MIN, COFFER_CHUNK_AVG,
                                         COFFER_CHUNK_MAX);
   backup->ids = coffer_id_cache_new ();
-  backup->skip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  backup->skip = skip_set_new (options->skip_paths);
+  backup->sizer_cancellable = g_cancellable_new ();
   backup->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   backup->hardlinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   backup->link_groups = g_ptr_array_new_with_free_func ((GDestroyNotify) link_group_free);
@@ -1689,13 +1886,6 @@ backup_new (const CofferBackupOptions *options, GCancellable *cancellable, GErro
   for (guint i = 0; i < COFFER_BLOB_N_TYPES; i++)
     backup->writers[i] = coffer_pack_writer_new (options->keys, i, writer_pool (backup, i));
 
-  /* What is never backed up, whatever the policy says. */
-  for (guint i = 0; options->skip_paths != NULL && options->skip_paths[i] != NULL; i++)
-    g_hash_table_add (backup->skip, g_canonicalize_filename (options->skip_paths[i], "/"));
-  g_hash_table_add (backup->skip, g_strdup ("/proc"));
-  g_hash_table_add (backup->skip, g_strdup ("/sys"));
-  g_hash_table_add (backup->skip, g_strdup ("/dev"));
-  g_hash_table_add (backup->skip, g_strdup ("/run"));
   for (guint i = 0; i < options->policy->items->len; i++)
     g_hash_table_add (backup->items, g_strdup (g_ptr_array_index (options->policy->items, i)));
 
@@ -1742,6 +1932,8 @@ run_pipeline (Backup *backup)
     g_cond_wait (&backup->walked_cond, &backup->lock);
   g_mutex_unlock (&backup->lock);
   g_thread_pool_free (g_steal_pointer (&backup->walkers), FALSE, TRUE);
+  g_atomic_int_set (&backup->walk_done, TRUE);
+  g_cancellable_cancel (backup->sizer_cancellable);
 
   /* The workers finish their files; the last one finishes the root. The
    * sealers then finish the chunks they were given. */
@@ -1818,7 +2010,11 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
   backup->workers = g_thread_pool_new (file_run, backup, defaults.workers, TRUE, NULL);
   backup->sealers = g_thread_pool_new (seal_run, backup, defaults.workers, TRUE, NULL);
   backup->uploaders = g_thread_pool_new (upload_run, backup, backup->n_uploaders, TRUE, NULL);
+  if (options->progress != NULL && options->expected_bytes == 0)
+    backup->sizer = g_thread_new ("coffer-estimate", estimate_run, backup);
   run_pipeline (backup);
+  if (backup->sizer != NULL)
+    g_thread_join (g_steal_pointer (&backup->sizer));
 
   /* Whatever was uploaded is named in the index, even when the backup
    * failed or was cancelled (hence no cancellable): the next one builds on

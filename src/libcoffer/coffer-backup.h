@@ -19,6 +19,8 @@ G_BEGIN_DECLS
  * @files_scanned: files looked at
  * @files_read: files read because they were new or changed
  * @files_failed: files that could not be backed up
+ * @bytes_expected: what @bytes_scanned will come to: exact once every item
+ *   has been walked, an estimate before; 0 while not known
  *
  * How far a backup is.
  */
@@ -31,6 +33,7 @@ typedef struct
   guint64 files_scanned;
   guint64 files_read;
   guint64 files_failed;
+  guint64 bytes_expected;
 } CofferBackupProgress;
 
 typedef void (*CofferBackupProgressFunc) (const CofferBackupProgress *progress, gpointer user_data);
@@ -49,6 +52,9 @@ typedef void (*CofferBackupProgressFunc) (const CofferBackupProgress *progress, 
  * @time: the point's time, Unix seconds; 0 for when the backup starts (the
  *   agent passes its clock, which tests can set)
  * @workers: threads that read, chunk, compress and encrypt; 0 for one per core
+ * @expected_bytes: what the last backup scanned, as this one's estimate
+ *   until its walk is done; 0 when there was none, and then, if @progress is
+ *   set, the backup totals the items' sizes in a thread of its own
  * @progress: (nullable): called now and then from the backup's thread
  * @progress_data: data for @progress
  *
@@ -66,6 +72,7 @@ typedef struct
   gint64 retain_until;
   gint64 time;
   guint workers;
+  guint64 expected_bytes;
   CofferBackupProgressFunc progress;
   gpointer progress_data;
 } CofferBackupOptions;
@@ -97,6 +104,10 @@ typedef struct
 } CofferBackupResult;
 
 void coffer_backup_result_free (CofferBackupResult *result);
+
+guint64 coffer_backup_estimate (CofferPolicy *policy,
+                                const char *const *skip_paths,
+                                GCancellable *cancellable);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferBackupResult, coffer_backup_result_free)
 
 gboolean coffer_backup_load_index (CofferVault *vault,

@@ -638,6 +638,11 @@ test_exclusions_and_cache_folders (Fixture *fixture, gconstpointer data)
   g_autofree char *thumbnails = g_build_filename (fixture->source, "thumbnails", NULL);
   g_autofree char *fake = g_build_filename (fixture->source, "fake", NULL);
   static const char tag[] = "Signature: 8a477f597d28d172789f06886806bc55\n# a cache\n";
+  g_autofree char *keep = g_build_filename (fixture->source, "keep.txt", NULL);
+  g_autofree char *keep_link = g_build_filename (fixture->source, "keep-link.txt", NULL);
+  const char *skip[] = { fixture->vault_dir, fixture->cache_dir, NULL };
+  g_autoptr (CofferPolicy) policy = NULL;
+  guint64 total;
 
   write_file (fixture->source, "keep.txt", g_bytes_new_static ("keep", 4));
   write_file (fixture->source, "scratch.TMP", g_bytes_new_static ("tmp", 3));
@@ -656,9 +661,18 @@ test_exclusions_and_cache_folders (Fixture *fixture, gconstpointer data)
   edit_policy (fixture, "exclude", logs);
   edit_policy (fixture, "exclude", build_children);
   edit_policy (fixture, "include", wanted);
+  g_assert_cmpint (link (keep, keep_link), ==, 0);
+
+  /* What a first backup expects to scan follows the walk's rules: the kept
+   * files, each hardlink once, a cache folder's tag alone. */
+  total = 4 + 6 + 3 + strlen (tag) + 9 + 1;
+  policy = coffer_policy_load (fixture->catalog, NULL);
+  g_assert_cmpuint (coffer_backup_estimate (policy, skip, NULL), ==, total);
 
   result = back_up (fixture);
   g_assert_cmpuint (result->failed->len, ==, 0);
+  g_assert_cmpuint (result->totals.bytes_scanned, ==, total);
+  g_assert_cmpuint (result->totals.bytes_expected, ==, total);
 
   top = read_folder (fixture, result->snapshot, fixture->source);
   g_assert_nonnull (find_node (top, "keep.txt"));
