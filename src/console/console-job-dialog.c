@@ -273,6 +273,7 @@ monitor_progress_cb (ConsoleJobDialog *self, guint64 id, GVariant *progress)
 {
   g_autofree char *text = NULL;
   const char *phase = NULL;
+  guint64 count;
   int percent;
 
   if (id != self->id)
@@ -286,6 +287,17 @@ monitor_progress_cb (ConsoleJobDialog *self, guint64 id, GVariant *progress)
   gtk_progress_bar_set_text (self->progress_bar, text);
   if (g_variant_lookup (progress, "phase", "&s", &phase))
     set_text (self->phase_label, phase);
+  /* The figures as they grow: the job's record has them only at the end. */
+  if (g_variant_lookup (progress, "bytes-scanned", "t", &count))
+    set_bytes (self->scanned_label, count);
+  if (g_variant_lookup (progress, "bytes-sent", "t", &count))
+    set_bytes (self->sent_label, count);
+  if (g_variant_lookup (progress, "files-scanned", "t", &count))
+    set_count (self->files_scanned_label, count);
+  if (g_variant_lookup (progress, "files-backed-up", "t", &count))
+    set_count (self->files_done_label, count);
+  if (g_variant_lookup (progress, "files-failed", "t", &count))
+    set_count (self->files_failed_label, count);
 }
 
 static void
