@@ -15,7 +15,7 @@ import sys
 import importlib.util  # noqa: E402
 
 spec = importlib.util.spec_from_file_location(
-    "make_man", os.path.join(os.environ["COFFER_SOURCE_ROOT"], "doc", "make-man.py"))
+    "make_man", os.path.join(os.environ["COFFER_SOURCE_ROOT"], "build-aux", "make-man.py"))
 make_man = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_man)
 
