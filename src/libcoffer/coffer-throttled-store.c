@@ -203,10 +203,12 @@ throttled_put (CofferStore *store,
   ok = coffer_store_put_sync (self->inner, name, bytes, mode, if_match_etag, out_etag, cancellable,
                               error);
   pacer_end (outer);
-  /* The object is written whatever happens now: a cancellation while paying
-   * for it leaves the debt to the next transfer, not a failed put. */
-  if (pacer.paced < size)
-    coffer_throttle_consume (self->throttle, size - pacer.paced, ok ? NULL : cancellable, NULL);
+  /* The object is written whatever happens now: what the inner store did not
+   * pace is paid for in full. A put that failed or was cancelled moved only
+   * what it paced; charging the rest would make the next transfer (the
+   * index a cancelled backup still writes) wait for bytes never sent. */
+  if (ok && pacer.paced < size)
+    coffer_throttle_consume (self->throttle, size - pacer.paced, NULL, NULL);
   return ok;
 }
 

@@ -20,6 +20,8 @@ typedef struct
   CofferThrottle *throttle;
   gint64 change_at; /* µs; -1 for never */
   CofferThrottleSettings change_to;
+  gint64 cancel_at; /* µs; -1 for never */
+  GCancellable *cancellable;
 } FakeClock;
 
 static gint64
@@ -52,6 +54,11 @@ fake_sleep (gpointer user_data, gint64 usec)
       clock->change_at = -1;
       coffer_throttle_set_settings (clock->throttle, &clock->change_to);
     }
+  if (clock->cancel_at >= 0 && clock->now >= clock->cancel_at)
+    {
+      clock->cancel_at = -1;
+      g_cancellable_cancel (clock->cancellable);
+    }
 }
 
 /* A throttle on a fake clock starting at @local ("2026-11-23T16:59:50", a
@@ -69,6 +76,7 @@ fake_throttle (FakeClock *clock, const char *local, const CofferThrottleSettings
   clock->start_unix = g_date_time_to_unix (start);
   clock->now = 0;
   clock->change_at = -1;
+  clock->cancel_at = -1;
   clock->throttle = coffer_throttle_new (settings);
   coffer_throttle_set_clock (clock->throttle, &hooks);
   return clock->throttle;
@@ -408,6 +416,49 @@ test_throttled_store (void)
   fake_clock_clear (&clock);
 }
 
+/* A put cancelled half-way pays for what it sent, not for the whole object:
+ * the next transfer (a cancelled backup still writes its index) does not
+ * wait for bytes that never left. */
+static void
+test_cancelled_put_leaves_no_debt (void)
+{
+  g_autofree char *root = g_build_filename (g_get_user_data_dir (), "vault", NULL);
+  g_autoptr (CofferStore) inner = NULL;
+  g_autoptr (CofferStore) store = NULL;
+  g_autoptr (GBytes) big = NULL;
+  g_autoptr (GBytes) small = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *data = g_malloc0 (1000000);
+  FakeClock clock;
+  CofferThrottleSettings settings = limited (4 * MBPS, 4 * MBPS);
+  gint64 cancelled_at;
+
+  g_assert_cmpint (g_mkdir_with_parents (root, 0700), ==, 0);
+  inner = coffer_local_store_new (root);
+  fake_throttle (&clock, "2026-11-23T10:00:00", &settings);
+  store = coffer_throttled_store_new (inner, clock.throttle);
+  big = g_bytes_new (data, 1000000);
+  small = g_bytes_new (data, 1000);
+
+  /* 1 MB at 4 Mbps takes two seconds; it is cancelled after half a second. */
+  clock.cancellable = cancellable;
+  clock.cancel_at = G_USEC_PER_SEC / 2;
+  g_assert_false (coffer_store_put_sync (store, "a/big", big, COFFER_PUT_ALWAYS, NULL, NULL,
+                                         cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  cancelled_at = clock.now;
+  g_assert_cmpint (cancelled_at, <, 0.7 * G_USEC_PER_SEC);
+  g_assert_cmpuint (coffer_throttle_get_bytes (clock.throttle), <, 400000);
+  g_clear_error (&error);
+
+  g_assert_true (
+      coffer_store_put_sync (store, "a/small", small, COFFER_PUT_ALWAYS, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (clock.now - cancelled_at, <, G_USEC_PER_SEC / 5);
+  fake_clock_clear (&clock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -427,5 +478,7 @@ main (int argc, char **argv)
   g_test_add_func ("/libcoffer/throttle/check-names-the-rule", test_check_names_the_rule);
   g_test_add_func ("/libcoffer/throttle/settings-round-trip", test_settings_round_trip);
   g_test_add_func ("/libcoffer/throttle/throttled-store", test_throttled_store);
+  g_test_add_func ("/libcoffer/throttle/cancelled-put-leaves-no-debt",
+                   test_cancelled_put_leaves_no_debt);
   return g_test_run ();
 }
