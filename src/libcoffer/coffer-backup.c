@@ -48,6 +48,7 @@
 #include "coffer-index.h"
 #include "coffer-metadata.h"
 #include "coffer-pack.h"
+#include "coffer-ticker.h"
 #include "coffer-tree.h"
 
 #include <dirent.h>
@@ -215,6 +216,12 @@ add_counter (guint64 *counter, guint64 amount)
   __atomic_fetch_add (counter, amount, __ATOMIC_RELAXED);
 }
 
+static void
+sub_counter (guint64 *counter, guint64 amount)
+{
+  __atomic_fetch_sub (counter, amount, __ATOMIC_RELAXED);
+}
+
 /* Records the first error; the walker, workers and uploaders stop on it. */
 static void
 fail (Backup *backup, GError *error)
@@ -257,7 +264,9 @@ add_failed (Backup *backup, const char *path, const char *reason)
 }
 
 /* Reports progress at most four times a second, from whichever thread does
- * the work (the callback must be thread-safe). */
+ * the work (the callback must be thread-safe). A report skipped because the
+ * last was too recent is made up by the ticker, which reports four times a
+ * second whatever the other threads are waiting for. */
 static guint64 bytes_expected (Backup *backup);
 
 static void
@@ -270,6 +279,16 @@ maybe_report (Backup *backup)
       !__atomic_compare_exchange_n (&backup->last_report, &last, now, FALSE, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED))
     return;
+  backup->totals.bytes_expected = bytes_expected (backup);
+  backup->options->progress (&backup->totals, backup->options->progress_data);
+}
+
+static void
+report_tick (gpointer data)
+{
+  Backup *backup = data;
+
+  __atomic_store_n (&backup->last_report, g_get_monotonic_time (), __ATOMIC_RELAXED);
   backup->totals.bytes_expected = bytes_expected (backup);
   backup->options->progress (&backup->totals, backup->options->progress_data);
 }
@@ -336,6 +355,15 @@ upload_run (gpointer data, gpointer user_data)
                                  backup->cancellable, &local_error) ||
           g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
         {
+          guint64 stored = 0;
+
+          for (guint i = 0; i < upload->entries->len; i++)
+            {
+              const CofferPackEntry *entry = &g_array_index (upload->entries, CofferPackEntry, i);
+              if (entry->type == COFFER_BLOB_DATA)
+                stored += entry->raw_length;
+            }
+          sub_counter (&backup->totals.bytes_pending, stored);
           add_counter (&backup->totals.bytes_sent, g_bytes_get_size (upload->bytes));
           maybe_report (backup);
           coffer_blob_id_from_hex (upload->name, pack_id);
@@ -471,6 +499,8 @@ store_blob (Backup *backup,
   g_mutex_unlock (&backup->pending_lock);
   if (known)
     return;
+  if (type == COFFER_BLOB_DATA)
+    add_counter (&backup->totals.bytes_pending, size);
 
   if (type != COFFER_BLOB_DATA || size < SEAL_ELSEWHERE_MIN)
     {
@@ -1970,6 +2000,7 @@ CofferBackupResult *
 coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable, GError **error)
 {
   CofferBackupOptions defaults = *options;
+  CofferTicker *ticker = NULL;
   g_autoptr (CofferBackupResult) result = NULL;
   g_autoptr (CofferSnapshot) snapshot = NULL;
   Backup *backup;
@@ -2012,7 +2043,10 @@ coffer_backup_run (const CofferBackupOptions *options, GCancellable *cancellable
   backup->uploaders = g_thread_pool_new (upload_run, backup, backup->n_uploaders, TRUE, NULL);
   if (options->progress != NULL && options->expected_bytes == 0)
     backup->sizer = g_thread_new ("coffer-estimate", estimate_run, backup);
+  if (options->progress != NULL)
+    ticker = coffer_ticker_start ("coffer-progress", 250, report_tick, backup);
   run_pipeline (backup);
+  coffer_ticker_stop (g_steal_pointer (&ticker));
   if (backup->sizer != NULL)
     g_thread_join (g_steal_pointer (&backup->sizer));
 

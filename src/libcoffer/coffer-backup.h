@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  * @files_failed: files that could not be backed up
  * @bytes_expected: what @bytes_scanned will come to: exact once every item
  *   has been walked, an estimate before; 0 while not known
+ * @bytes_pending: bytes of @bytes_scanned whose new data is not in the vault
+ *   yet (read, and in a pack on its way); @bytes_scanned less these is done
  *
  * How far a backup is.
  */
@@ -34,6 +36,7 @@ typedef struct
   guint64 files_read;
   guint64 files_failed;
   guint64 bytes_expected;
+  guint64 bytes_pending;
 } CofferBackupProgress;
 
 typedef void (*CofferBackupProgressFunc) (const CofferBackupProgress *progress, gpointer user_data);

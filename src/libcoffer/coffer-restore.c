@@ -30,6 +30,7 @@
 #include "coffer-restore.h"
 
 #include "coffer-error.h"
+#include "coffer-ticker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,6 +140,17 @@ maybe_report (Restore *restore)
       !__atomic_compare_exchange_n (&restore->last_report, &last, now, FALSE, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED))
     return;
+  restore->options->progress (&restore->totals, restore->options->progress_data);
+}
+
+/* Makes up for the reports maybe_report() skipped when the work stalls: a
+ * pack slow to arrive keeps nothing that was restored out of sight. */
+static void
+report_tick (gpointer data)
+{
+  Restore *restore = data;
+
+  __atomic_store_n (&restore->last_report, g_get_monotonic_time (), __ATOMIC_RELAXED);
   restore->options->progress (&restore->totals, restore->options->progress_data);
 }
 
@@ -1258,6 +1270,7 @@ coffer_restore_run (const CofferRestoreOptions *options, GCancellable *cancellab
   CofferRestoreOptions defaults;
   g_autoptr (CofferRestoreResult) result = NULL;
   Restore restore = { 0 };
+  CofferTicker *ticker = NULL;
   const char *shown_target;
   Dir *top;
 
@@ -1310,6 +1323,8 @@ coffer_restore_run (const CofferRestoreOptions *options, GCancellable *cancellab
   if (options->progress != NULL)
     options->progress (&restore.totals, options->progress_data);
 
+  if (options->progress != NULL)
+    ticker = coffer_ticker_start ("coffer-progress", 250, report_tick, &restore);
   restore.workers = g_thread_pool_new (file_run, &restore, defaults.workers, TRUE, NULL);
   shown_target = options->target != NULL ? options->target : "";
   {
@@ -1326,6 +1341,7 @@ coffer_restore_run (const CofferRestoreOptions *options, GCancellable *cancellab
 
   g_thread_pool_free (g_steal_pointer (&restore.workers), FALSE, TRUE);
   restore_orphans (&restore);
+  coffer_ticker_stop (g_steal_pointer (&ticker));
   /* Names still waiting (cancelled, or failed above) release their folders. */
   g_hash_table_remove_all (restore.groups);
   dir_release (&restore, top);

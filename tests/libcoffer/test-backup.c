@@ -782,6 +782,83 @@ test_few_descriptors_leave_nothing_out (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (result->totals.files_read, ==, 1500);
 }
 
+/* What progress a slow vault lets a backup report. */
+typedef struct
+{
+  GMutex lock;
+  guint reports;
+  guint64 scanned_before_sent; /* the most reported as scanned before the file was sent */
+  guint64 pending_before_sent; /* the most reported as on its way meanwhile */
+} ProgressLog;
+
+static void
+log_progress_cb (const CofferBackupProgress *progress, gpointer user_data)
+{
+  ProgressLog *log = user_data;
+
+  g_mutex_lock (&log->lock);
+  log->reports++;
+  if (progress->bytes_sent < 1024 * 1024)
+    {
+      log->scanned_before_sent = MAX (log->scanned_before_sent, progress->bytes_scanned);
+      log->pending_before_sent = MAX (log->pending_before_sent, progress->bytes_pending);
+    }
+  g_mutex_unlock (&log->lock);
+}
+
+/* A pack that takes seconds to reach the vault does not hide what was read
+ * meanwhile: a person watching sees the file scanned before it is sent, and
+ * the backup does not claim to be done while it is on its way. */
+static void
+test_figures_shown_while_a_pack_uploads (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GBytes) file = random_bytes (1024 * 1024, 11);
+  g_autoptr (CofferPolicy) policy = coffer_policy_load (fixture->catalog, NULL);
+  CofferThrottleSettings settings;
+  g_autoptr (CofferThrottle) throttle = NULL;
+  g_autoptr (CofferStore) slow = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autoptr (CofferBackupResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *skip[] = { fixture->vault_dir, fixture->cache_dir, NULL };
+  ProgressLog log = { 0 };
+  CofferBackupOptions options = {
+    .machine_id = "0123456789abcdef0123456789abcdef",
+    .keys = fixture->keys,
+    .policy = policy,
+    .cache_dir = fixture->cache_dir,
+    .skip_paths = skip,
+    .on_demand = TRUE,
+    .workers = 2,
+    .progress = log_progress_cb,
+    .progress_data = &log,
+  };
+
+  write_file (fixture->source, "film.bin", file);
+  /* 4 Mbit/s: the one data pack takes about two seconds. */
+  coffer_throttle_settings_init_default (&settings);
+  settings.enabled = TRUE;
+  settings.work_bps = settings.non_work_bps = 4 * 1000 * 1000;
+  throttle = coffer_throttle_new (&settings);
+  slow = coffer_throttled_store_new (fixture->store, throttle);
+  vault = coffer_vault_open (slow, NULL, NULL, &error);
+  g_assert_no_error (error);
+  options.vault = vault;
+  g_mutex_init (&log.lock);
+
+  result = coffer_backup_run (&options, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->totals.bytes_scanned, ==, 1024 * 1024);
+  g_assert_cmpuint (result->totals.bytes_sent, >, 1024 * 1024);
+  /* Reported while the pack was on its way, not only when it got there, and
+   * reported as on its way: read, but not yet in the vault. */
+  g_assert_cmpuint (log.scanned_before_sent, ==, 1024 * 1024);
+  g_assert_cmpuint (log.pending_before_sent, ==, 1024 * 1024);
+  g_assert_cmpuint (result->totals.bytes_pending, ==, 0);
+  g_assert_cmpuint (log.reports, >=, 4);
+  g_mutex_clear (&log.lock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -800,6 +877,7 @@ main (int argc, char **argv)
   ADD ("few-descriptors-leave-nothing-out", test_few_descriptors_leave_nothing_out);
   ADD ("exclusions-and-cache-folders", test_exclusions_and_cache_folders);
   ADD ("parallel-walk", test_parallel_walk);
+  ADD ("figures-shown-while-a-pack-uploads", test_figures_shown_while_a_pack_uploads);
 #undef ADD
 
   return g_test_run ();
