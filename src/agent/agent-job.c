@@ -17,6 +17,8 @@
 #include <string.h>
 
 #define PROGRESS_INTERVAL_MS 250
+/* The rate is measured over the last 10 s of published progress. */
+#define RATE_SAMPLES (10 * 1000 / PROGRESS_INTERVAL_MS)
 
 struct _AgentJob
 {
@@ -34,8 +36,9 @@ struct _AgentJob
   char *waiting;      /* the phase while a scheduled backup waits for its vault */
   CofferStore *store; /* the vault's store while the job uses it, to show its retries */
   guint progress_source;
-  guint64 last_bytes;
-  gint64 last_time;
+  gint64 sample_time[RATE_SAMPLES]; /* a ring of (time, bytes done), for the rate */
+  guint64 sample_done[RATE_SAMPLES];
+  guint n_samples;
   double rate;
   guint64 expected_bytes;
   gint64 retain_until;
@@ -46,11 +49,21 @@ struct _AgentJob
 
 G_DEFINE_FINAL_TYPE (AgentJob, agent_job, G_TYPE_OBJECT)
 
+/* The agent's jobs by number, for agent_job_show_live(): the catalog has a
+ * running job's figures only when it ends. */
+static GMutex live_lock;
+static GHashTable *live_jobs; /* gint64 id → AgentJob (not a reference) */
+
 static void
 agent_job_dispose (GObject *object)
 {
   AgentJob *self = AGENT_JOB (object);
 
+  g_mutex_lock (&live_lock);
+  if (live_jobs != NULL && self->record != NULL &&
+      g_hash_table_lookup (live_jobs, &self->record->id) == self)
+    g_hash_table_remove (live_jobs, &self->record->id);
+  g_mutex_unlock (&live_lock);
   g_clear_handle_id (&self->progress_source, g_source_remove);
   g_mutex_lock (&self->lock);
   g_clear_object (&self->store);
@@ -139,7 +152,48 @@ agent_job_new (CofferCatalog *catalog, const char *state_dir, const char *kind, 
   coffer_dbus_job_set_status (self->skeleton, "running");
   coffer_dbus_job_set_phase (self->skeleton, "Initializing");
   g_signal_connect_swapped (self->skeleton, "handle-cancel", G_CALLBACK (handle_cancel), self);
+
+  g_mutex_lock (&live_lock);
+  if (live_jobs == NULL)
+    live_jobs = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_hash_table_insert (live_jobs, &self->record->id, self);
+  g_mutex_unlock (&live_lock);
   return g_steal_pointer (&self);
+}
+
+/**
+ * agent_job_show_live:
+ * @record: a job's record, as the catalog has it
+ *
+ * Puts a running job's phase and figures as they are now into @record: the
+ * catalog has them only when the job ends, and `coffer job show` of a
+ * running backup should not say it scanned nothing. Any thread.
+ */
+void
+agent_job_show_live (CofferJobRecord *record)
+{
+  AgentJob *job;
+
+  if (g_strcmp0 (record->status, "running") != 0)
+    return;
+  g_mutex_lock (&live_lock);
+  job = live_jobs != NULL ? g_hash_table_lookup (live_jobs, &record->id) : NULL;
+  if (job != NULL)
+    {
+      g_mutex_lock (&job->lock);
+      if (job->waiting == NULL && job->progress.phase != NULL)
+        {
+          g_free (record->phase);
+          record->phase = g_strdup (job->progress.phase);
+        }
+      record->bytes_scanned = job->progress.bytes_scanned;
+      record->bytes_sent = job->progress.bytes_sent;
+      record->files_scanned = job->progress.files_scanned;
+      record->files_backed_up = job->progress.files_read;
+      record->files_failed = job->progress.files_failed;
+      g_mutex_unlock (&job->lock);
+    }
+  g_mutex_unlock (&live_lock);
 }
 
 gint64
@@ -207,7 +261,7 @@ publish_progress_cb (gpointer user_data)
   GVariantBuilder builder;
   gint64 now = g_get_monotonic_time ();
   gint64 eta = -1;
-  guint64 expected;
+  guint64 expected, done;
   g_autofree char *retrying = NULL;
   guint retries = 0;
 
@@ -227,18 +281,29 @@ publish_progress_cb (gpointer user_data)
       progress.phase = retrying;
     }
 
-  /* Rate over the last interval, smoothed. */
-  if (self->last_time != 0 && now > self->last_time)
-    {
-      double instant = (double) (progress.bytes_scanned - self->last_bytes) * G_USEC_PER_SEC /
-                       (now - self->last_time);
-      self->rate = self->rate == 0 ? instant : 0.8 * self->rate + 0.2 * instant;
-    }
-  self->last_time = now;
-  self->last_bytes = progress.bytes_scanned;
+  /* Done is what was scanned less what is still on its way to the vault:
+   * on a slow vault the last packs take minutes after the last file is
+   * read, and the bar should not sit at 100 % meanwhile. */
+  done = progress.bytes_scanned - MIN (progress.bytes_pending, progress.bytes_scanned);
+  /* The rate over the last ten seconds (or since the start): files the
+   * cache skips go by at once, packs reach a slow vault in steps, and the
+   * ETA should follow neither the burst nor the step for long. */
+  {
+    guint slot = self->n_samples % RATE_SAMPLES;
+    guint oldest = self->n_samples < RATE_SAMPLES ? 0 : slot;
+
+    if (self->n_samples > 0 && now > self->sample_time[oldest])
+      self->rate = done > self->sample_done[oldest]
+                       ? (double) (done - self->sample_done[oldest]) * G_USEC_PER_SEC /
+                             (now - self->sample_time[oldest])
+                       : 0;
+    self->sample_time[slot] = now;
+    self->sample_done[slot] = done;
+    self->n_samples++;
+  }
   expected = progress.bytes_expected > 0 ? progress.bytes_expected : self->expected_bytes;
-  if (self->rate > 0 && expected > progress.bytes_scanned)
-    eta = (expected - progress.bytes_scanned) / self->rate;
+  if (self->rate > 0 && expected > done)
+    eta = (gint64) ((expected - done) / self->rate + 0.999); /* not 0 s while not done */
   else if (self->rate > 0 && expected > 0)
     eta = 0;
 
@@ -251,6 +316,9 @@ publish_progress_cb (gpointer user_data)
                          g_variant_new_uint64 (progress.bytes_scanned));
   g_variant_builder_add (&builder, "{sv}", "bytes-sent",
                          g_variant_new_uint64 (progress.bytes_sent));
+  g_variant_builder_add (&builder, "{sv}", "bytes-done", g_variant_new_uint64 (done));
+  g_variant_builder_add (&builder, "{sv}", "bytes-expected",
+                         g_variant_new_uint64 (MAX (expected, done)));
   g_variant_builder_add (&builder, "{sv}", "files-scanned",
                          g_variant_new_uint64 (progress.files_scanned));
   g_variant_builder_add (&builder, "{sv}", "files-backed-up",

@@ -13,6 +13,7 @@ G_DECLARE_FINAL_TYPE (AgentJob, agent_job, AGENT, JOB, GObject)
 AgentJob *
 agent_job_new (CofferCatalog *catalog, const char *state_dir, const char *kind, GError **error);
 gint64 agent_job_get_id (AgentJob *self);
+void agent_job_show_live (CofferJobRecord *record);
 const char *agent_job_get_object_path (AgentJob *self);
 gboolean agent_job_export (AgentJob *self, GDBusConnection *connection, GError **error);
 void agent_job_cancel (AgentJob *self);

@@ -1400,7 +1400,10 @@ list_jobs_work (AgentService *self, GVariant *parameters, GCancellable *cancella
     return NULL;
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < jobs->len; i++)
-    g_variant_builder_add_value (&builder, job_variant (g_ptr_array_index (jobs, i)));
+    {
+      agent_job_show_live (g_ptr_array_index (jobs, i));
+      g_variant_builder_add_value (&builder, job_variant (g_ptr_array_index (jobs, i)));
+    }
   return g_variant_new ("(aa{sv})", &builder);
 }
 
@@ -1416,6 +1419,7 @@ get_job_work (AgentService *self, GVariant *parameters, GCancellable *cancellabl
   record = coffer_catalog_get_job (self->catalog, id, error);
   if (record == NULL)
     return NULL;
+  agent_job_show_live (record);
   return g_variant_new ("(@a{sv})", job_variant (record));
 }
 

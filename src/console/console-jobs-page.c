@@ -95,32 +95,42 @@ current_filter (ConsoleJobsPage *self)
 void
 console_job_row_texts (GVariant *progress, int *out_percent, char **out_text)
 {
-  guint64 scanned = 0;
+  guint64 done = 0, expected = 0;
   double rate = 0;
   gint64 eta = -1;
   const char *phase = "";
   g_autofree char *rate_text = NULL;
   g_autofree char *eta_text = NULL;
 
-  g_variant_lookup (progress, "bytes-scanned", "t", &scanned);
+  /* The rate and the ETA are measured on what is done (scanned and in the
+   * vault); an agent that does not say uses what was scanned. */
+  if (!g_variant_lookup (progress, "bytes-done", "t", &done))
+    g_variant_lookup (progress, "bytes-scanned", "t", &done);
+  g_variant_lookup (progress, "bytes-expected", "t", &expected);
   g_variant_lookup (progress, "rate", "d", &rate);
   g_variant_lookup (progress, "eta", "x", &eta);
   g_variant_lookup (progress, "phase", "&s", &phase);
   rate_text = console_format_rate (rate);
 
-  if (eta >= 0 && rate > 0)
+  if (expected > 0)
+    *out_percent = (int) (100.0 * MIN (done, expected) / expected);
+  else if (eta >= 0 && rate > 0)
+    *out_percent = (int) (100.0 * done / MAX (done + eta * rate, 1.0));
+  else
+    *out_percent = -1;
+
+  if (*out_percent >= 0 && eta >= 0 && rate > 0)
     {
-      double fraction = scanned / MAX (scanned + eta * rate, 1.0);
-      *out_percent = (int) (fraction * 100);
       eta_text = console_format_duration (eta);
       /* Translators: a running job: percent done, rate, time left. */
       *out_text = g_strdup_printf (_ ("%d %% · %s · %s left"), *out_percent, rate_text, eta_text);
     }
+  else if (*out_percent >= 0)
+    /* Translators: a running job whose rate is not known yet, or is nil
+     * while it waits for the vault: percent done and phase. */
+    *out_text = g_strdup_printf (_ ("%d %% · %s"), *out_percent, phase);
   else
-    {
-      *out_percent = -1;
-      *out_text = rate > 0 ? g_strdup_printf ("%s · %s", phase, rate_text) : g_strdup (phase);
-    }
+    *out_text = rate > 0 ? g_strdup_printf ("%s · %s", phase, rate_text) : g_strdup (phase);
 }
 
 /* Sets every column of @iter from a job dictionary (GetJob / ListJobs). */

@@ -13,6 +13,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -455,6 +456,60 @@ def step_set_throttling(s):
           "coffer properties show prints the work-hours bandwidth set in the console")
 
 
+def step_watch_running_job(s):
+    """Job Details of a running backup shows its figures as they grow."""
+    # Throttled to the least the properties allow, so that the backup's one
+    # pack takes half a minute to reach the vault: long enough to watch.
+    slow = cli("properties", "set", "--throttle", "on", "--work-bandwidth", "512Kbps",
+               "--non-work-bandwidth", "512Kbps")
+    check(slow.returncode == 0, f"coffer properties set throttles to 512 Kbps: {slow.stderr}")
+    video = os.path.join(s.source, "video.bin")
+    with open(video, "wb") as f:
+        f.write(os.urandom(2 * 1024 * 1024))
+    started = cli("backup")
+    found = re.search(r"job (\d+) started", started.stdout)
+    check(started.returncode == 0 and found is not None,
+          f"coffer backup starts a job: {started.stdout}{started.stderr}")
+    job_id = found.group(1)
+    subprocess.run([os.environ["COFFER_CONSOLE"], "--job", job_id], stdout=sys.stderr, timeout=30)
+    details = find(s.app, "Job Details of the running backup", name="Job Details",
+                   roleName="dialog", showing_only=True)
+    status = find_showing(details, "the job's status", name="Status", roleName="label")
+    scanned = find_showing(details, "the data scanned", name="Data scanned", roleName="label")
+    files = find_showing(details, "the files scanned", name="Files scanned", roleName="label")
+
+    def scanned_while_running():
+        exact = re.search(r"\((\d+) bytes\)", scanned.text)
+        return (status.text == "In progress" and exact is not None
+                and int(exact.group(1)) >= 2 * 1024 * 1024 and int(files.text) >= 3)
+
+    wait_for(scanned_while_running,
+             "Job Details to show the data and files scanned while the backup runs", 20)
+    ok(f"Job Details of a running backup shows {scanned.text} and {files.text} files scanned")
+    bar = find_showing(details, "the job's progress bar", name="Job progress",
+                       roleName="progress bar")
+    wait_for(lambda: 0 < bar.value < 0.9 * bar.maxValue and status.text == "In progress",
+             "the progress bar to show the backup unfinished while its data is on its way "
+             "to the vault", 5)
+    ok(f"the progress bar is at {bar.value / bar.maxValue:.0%} while the data is on its way")
+    screenshot("job-details-running", details)
+    shown = json.loads(cli("job", "show", job_id, "--json").stdout)
+    check(shown["status"] == "running" and shown["bytes-scanned"] >= 2 * 1024 * 1024
+          and shown["phase"] != "Initializing",
+          f"coffer job show has the running backup's figures too: {shown['phase']}, "
+          f"{shown['bytes-scanned']} bytes scanned")
+
+    cancelled = cli("job", "cancel", job_id)
+    check(cancelled.returncode == 0, f"coffer job cancel stops the backup: {cancelled.stderr}")
+    wait_for(lambda: status.text == "Cancelled", "Job Details to show the backup as Cancelled", 10)
+    ok("Job Details follows the backup to Cancelled")
+    press(find_showing(details, "the Close button", name="Close", roleName="push button"))
+    wait_for(lambda: not details.showing, "Job Details to close")
+    os.unlink(video)
+    fast = cli("properties", "set", "--throttle", "off")
+    check(fast.returncode == 0, f"coffer properties set turns throttling off: {fast.stderr}")
+
+
 def wrapped_keys(s):
     """The machine's wrapped master keys, as the vault holds them."""
     keys = {}
@@ -595,6 +650,7 @@ STEPS = [
     step_job_completes,
     step_recover_file,
     step_set_throttling,
+    step_watch_running_job,
     step_change_passphrase,
     step_move_cache,
     step_pause_schedule,

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "console-jobs-page.h"
 #include "console-passphrase-page.h"
 #include "console-util.h"
 
@@ -114,6 +115,41 @@ test_formatting (void)
   g_assert_cmpstr (console_job_status_label ("warnings"), ==, "Completed with warnings");
 }
 
+/* A running job's bar: the share of the expected bytes that is done (in
+ * the vault, not only read), with the ETA when the rate is known. */
+static void
+test_progress_texts (void)
+{
+  g_autoptr (GVariant) sending = g_variant_ref_sink (g_variant_new_parsed (
+      "{'phase': <'Data transfer is in progress…'>, 'bytes-scanned': <uint64 5000000>, "
+      "'bytes-done': <uint64 3000000>, 'bytes-expected': <uint64 5000000>, "
+      "'rate': <0.0>, 'eta': <int64 -1>}"));
+  g_autoptr (GVariant) timed = g_variant_ref_sink (g_variant_new_parsed (
+      "{'phase': <'Data transfer is in progress…'>, 'bytes-scanned': <uint64 5000000>, "
+      "'bytes-done': <uint64 3000000>, 'bytes-expected': <uint64 5000000>, "
+      "'rate': <100000.0>, 'eta': <int64 20>}"));
+  g_autoptr (GVariant) unknown = g_variant_ref_sink (
+      g_variant_new_parsed ("{'phase': <'Recovering…'>, 'bytes-scanned': <uint64 7000000>, "
+                            "'rate': <0.0>, 'eta': <int64 -1>}"));
+  g_autofree char *text = NULL;
+  int percent;
+
+  console_job_row_texts (sending, &percent, &text);
+  g_assert_cmpint (percent, ==, 60);
+  g_assert_cmpstr (text, ==, "60 % · Data transfer is in progress…");
+  g_clear_pointer (&text, g_free);
+
+  console_job_row_texts (timed, &percent, &text);
+  g_assert_cmpint (percent, ==, 60);
+  g_assert_true (g_str_has_prefix (text, "60 % · "));
+  g_assert_true (g_str_has_suffix (text, " · 20 s left"));
+  g_clear_pointer (&text, g_free);
+
+  console_job_row_texts (unknown, &percent, &text);
+  g_assert_cmpint (percent, ==, -1);
+  g_assert_cmpstr (text, ==, "Recovering…");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -128,5 +164,6 @@ main (int argc, char **argv)
   g_test_add_func ("/console/passphrase-page/rule", test_passphrase_rule);
   g_test_add_func ("/console/passphrase-page/generate", test_passphrase_generate);
   g_test_add_func ("/console/util/formatting", test_formatting);
+  g_test_add_func ("/console/jobs/progress-texts", test_progress_texts);
   return g_test_run ();
 }
