@@ -499,10 +499,13 @@ def step_watch_running_job(s):
           f"coffer job show has the running backup's figures too: {shown['phase']}, "
           f"{shown['bytes-scanned']} bytes scanned")
 
+    asked = time.monotonic()
     cancelled = cli("job", "cancel", job_id)
     check(cancelled.returncode == 0, f"coffer job cancel stops the backup: {cancelled.stderr}")
+    # Well before the pack could have reached the vault at 512 Kbps.
     wait_for(lambda: status.text == "Cancelled", "Job Details to show the backup as Cancelled", 10)
-    ok("Job Details follows the backup to Cancelled")
+    ok(f"Job Details follows the backup to Cancelled, {time.monotonic() - asked:.1f} s after "
+       "coffer job cancel")
     press(find_showing(details, "the Close button", name="Close", roleName="push button"))
     wait_for(lambda: not details.showing, "Job Details to close")
     os.unlink(video)
