@@ -44,6 +44,14 @@ other_machine_entries (OtherMachine *other)
 static gboolean
 add_machine_options (OtherMachine *other, GVariantBuilder *options, GError **error)
 {
+  /* This server's own points are unlocked with the keys the agent holds: a
+   * passphrase without --machine would be ignored, which hides a mistake. */
+  if (other->machine == NULL && other->passphrase_file != NULL)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   _ ("--passphrase-file is for another server's points: add --machine NAME."));
+      return FALSE;
+    }
   if (other->machine == NULL)
     return TRUE;
   if (other->passphrase_file == NULL)

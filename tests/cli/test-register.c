@@ -855,6 +855,9 @@ test_recover_from_this_and_another_server (Fixture *fixture, gconstpointer data)
 
   g_assert_cmpint (cli (fixture, "recover", "points"), ==, 0);
   g_assert_nonnull (strstr (fixture->out, "on-demand"));
+  /* A passphrase without --machine is a mistake, not something to ignore. */
+  g_assert_cmpint (cli (fixture, "recover", "points", "--passphrase-file", wrong), !=, 0);
+  g_assert_nonnull (strstr (fixture->err, "add --machine NAME"));
   g_assert_cmpint (cli (fixture, "recover", "ls", "latest", source), ==, 0);
   g_assert_nonnull (strstr (fixture->out, "big.bin"));
   g_assert_nonnull (strstr (fixture->out, "letters/"));
