@@ -274,6 +274,7 @@ monitor_progress_cb (ConsoleJobDialog *self, guint64 id, GVariant *progress)
   g_autofree char *text = NULL;
   const char *phase = NULL;
   guint64 count;
+  gint64 started = 0;
   int percent;
 
   if (id != self->id)
@@ -298,6 +299,13 @@ monitor_progress_cb (ConsoleJobDialog *self, guint64 id, GVariant *progress)
     set_count (self->files_done_label, count);
   if (g_variant_lookup (progress, "files-failed", "t", &count))
     set_count (self->files_failed_label, count);
+  /* How long it has run so far. */
+  if (self->job != NULL && g_variant_lookup (self->job, "started-at", "x", &started) && started > 0)
+    {
+      g_autofree char *duration =
+          console_format_duration (MAX (0, g_get_real_time () / G_USEC_PER_SEC - started));
+      gtk_label_set_text (self->duration_label, duration);
+    }
 }
 
 static void

@@ -492,6 +492,10 @@ def step_watch_running_job(s):
              "the progress bar to show the backup unfinished while its data is on its way "
              "to the vault", 5)
     ok(f"the progress bar is at {bar.value / bar.maxValue:.0%} while the data is on its way")
+    duration = find_showing(details, "the job's duration", name="Duration", roleName="label")
+    wait_for(lambda: duration.text.endswith(" s") and status.text == "In progress",
+             "the running backup's duration so far")
+    ok(f"Job Details says how long the backup has run: {duration.text}")
     screenshot("job-details-running", details)
     shown = json.loads(cli("job", "show", job_id, "--json").stdout)
     check(shown["status"] == "running" and shown["bytes-scanned"] >= 2 * 1024 * 1024
