@@ -161,6 +161,17 @@ agent_job_new (CofferCatalog *catalog, const char *state_dir, const char *kind, 
   return g_steal_pointer (&self);
 }
 
+/* A job's figures, as its record keeps them. */
+static void
+copy_figures (CofferJobRecord *record, const CofferBackupProgress *progress)
+{
+  record->bytes_scanned = progress->bytes_scanned;
+  record->bytes_sent = progress->bytes_sent;
+  record->files_scanned = progress->files_scanned;
+  record->files_backed_up = progress->files_read;
+  record->files_failed = progress->files_failed;
+}
+
 /**
  * agent_job_show_live:
  * @record: a job's record, as the catalog has it
@@ -186,11 +197,7 @@ agent_job_show_live (CofferJobRecord *record)
           g_free (record->phase);
           record->phase = g_strdup (job->progress.phase);
         }
-      record->bytes_scanned = job->progress.bytes_scanned;
-      record->bytes_sent = job->progress.bytes_sent;
-      record->files_scanned = job->progress.files_scanned;
-      record->files_backed_up = job->progress.files_read;
-      record->files_failed = job->progress.files_failed;
+      copy_figures (record, &job->progress);
       g_mutex_unlock (&job->lock);
     }
   g_mutex_unlock (&live_lock);
@@ -785,11 +792,7 @@ backup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
     }
 
   g_mutex_lock (&self->lock);
-  record->bytes_scanned = self->progress.bytes_scanned;
-  record->bytes_sent = self->progress.bytes_sent;
-  record->files_scanned = self->progress.files_scanned;
-  record->files_backed_up = self->progress.files_read;
-  record->files_failed = self->progress.files_failed;
+  copy_figures (record, &self->progress);
   g_mutex_unlock (&self->lock);
   if (result == NULL)
     {

@@ -17,14 +17,18 @@
 
 typedef CofferTestVault Fixture;
 
+/* Backs the fixture's policy up to @vault, reporting to @progress. */
 static CofferBackupResult *
-back_up (Fixture *fixture)
+back_up_to (Fixture *fixture,
+            CofferVault *vault,
+            CofferBackupProgressFunc progress,
+            gpointer progress_data)
 {
   g_autoptr (CofferPolicy) policy = coffer_policy_load (fixture->catalog, NULL);
   g_autoptr (GError) error = NULL;
   const char *skip[] = { fixture->vault_dir, fixture->cache_dir, NULL };
   CofferBackupOptions options = {
-    .vault = fixture->vault,
+    .vault = vault,
     .machine_id = "0123456789abcdef0123456789abcdef",
     .keys = fixture->keys,
     .policy = policy,
@@ -32,12 +36,20 @@ back_up (Fixture *fixture)
     .skip_paths = skip,
     .on_demand = TRUE,
     .workers = 2,
+    .progress = progress,
+    .progress_data = progress_data,
   };
   CofferBackupResult *result = coffer_backup_run (&options, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (result);
   return result;
+}
+
+static CofferBackupResult *
+back_up (Fixture *fixture)
+{
+  return back_up_to (fixture, fixture->vault, NULL, NULL);
 }
 
 static guint
@@ -813,26 +825,13 @@ static void
 test_figures_shown_while_a_pack_uploads (Fixture *fixture, gconstpointer data)
 {
   g_autoptr (GBytes) file = random_bytes (1024 * 1024, 11);
-  g_autoptr (CofferPolicy) policy = coffer_policy_load (fixture->catalog, NULL);
   CofferThrottleSettings settings;
   g_autoptr (CofferThrottle) throttle = NULL;
   g_autoptr (CofferStore) slow = NULL;
   g_autoptr (CofferVault) vault = NULL;
   g_autoptr (CofferBackupResult) result = NULL;
   g_autoptr (GError) error = NULL;
-  const char *skip[] = { fixture->vault_dir, fixture->cache_dir, NULL };
   ProgressLog log = { 0 };
-  CofferBackupOptions options = {
-    .machine_id = "0123456789abcdef0123456789abcdef",
-    .keys = fixture->keys,
-    .policy = policy,
-    .cache_dir = fixture->cache_dir,
-    .skip_paths = skip,
-    .on_demand = TRUE,
-    .workers = 2,
-    .progress = log_progress_cb,
-    .progress_data = &log,
-  };
 
   write_file (fixture->source, "film.bin", file);
   /* 4 Mbit/s: the one data pack takes about two seconds. */
@@ -843,11 +842,9 @@ test_figures_shown_while_a_pack_uploads (Fixture *fixture, gconstpointer data)
   slow = coffer_throttled_store_new (fixture->store, throttle);
   vault = coffer_vault_open (slow, NULL, NULL, &error);
   g_assert_no_error (error);
-  options.vault = vault;
   g_mutex_init (&log.lock);
 
-  result = coffer_backup_run (&options, NULL, &error);
-  g_assert_no_error (error);
+  result = back_up_to (fixture, vault, log_progress_cb, &log);
   g_assert_cmpuint (result->totals.bytes_scanned, ==, 1024 * 1024);
   g_assert_cmpuint (result->totals.bytes_sent, >, 1024 * 1024);
   /* Reported while the pack was on its way, not only when it got there, and
