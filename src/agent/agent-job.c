@@ -325,7 +325,7 @@ publish_progress_cb (gpointer user_data)
                          g_variant_new_uint64 (progress.bytes_sent));
   g_variant_builder_add (&builder, "{sv}", "bytes-done", g_variant_new_uint64 (done));
   g_variant_builder_add (&builder, "{sv}", "bytes-expected",
-                         g_variant_new_uint64 (MAX (expected, done)));
+                         g_variant_new_uint64 (expected > 0 ? MAX (expected, done) : 0));
   g_variant_builder_add (&builder, "{sv}", "files-scanned",
                          g_variant_new_uint64 (progress.files_scanned));
   g_variant_builder_add (&builder, "{sv}", "files-backed-up",

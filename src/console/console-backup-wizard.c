@@ -205,6 +205,7 @@ show_progress (ConsoleBackupWizard *self, GVariant *progress)
   g_autofree char *files_text = NULL;
   g_autofree char *rate_text = NULL;
   g_autofree char *eta_text = NULL;
+  int percent = console_job_progress_percent (progress);
 
   g_variant_lookup (progress, "phase", "&s", &phase);
   g_variant_lookup (progress, "bytes-scanned", "t", &scanned);
@@ -230,14 +231,12 @@ show_progress (ConsoleBackupWizard *self, GVariant *progress)
   gtk_label_set_text (self->rate_label, rate_text);
   gtk_label_set_text (self->eta_label, eta_text);
 
-  if (eta >= 0 && rate > 0)
+  if (percent >= 0)
     {
-      double remaining = eta * rate;
-      double fraction = scanned / MAX (scanned + remaining, 1.0);
-      g_autofree char *percent = g_strdup_printf ("%d %%", (int) (fraction * 100));
+      g_autofree char *percent_text = g_strdup_printf ("%d %%", percent);
       set_pulsing (self, FALSE);
-      gtk_progress_bar_set_fraction (self->progress_bar, fraction);
-      gtk_progress_bar_set_text (self->progress_bar, percent);
+      gtk_progress_bar_set_fraction (self->progress_bar, percent / 100.0);
+      gtk_progress_bar_set_text (self->progress_bar, percent_text);
     }
   else
     {

@@ -95,29 +95,17 @@ current_filter (ConsoleJobsPage *self)
 void
 console_job_row_texts (GVariant *progress, int *out_percent, char **out_text)
 {
-  guint64 done = 0, expected = 0;
   double rate = 0;
   gint64 eta = -1;
   const char *phase = "";
   g_autofree char *rate_text = NULL;
   g_autofree char *eta_text = NULL;
 
-  /* The rate and the ETA are measured on what is done (scanned and in the
-   * vault); an agent that does not say uses what was scanned. */
-  if (!g_variant_lookup (progress, "bytes-done", "t", &done))
-    g_variant_lookup (progress, "bytes-scanned", "t", &done);
-  g_variant_lookup (progress, "bytes-expected", "t", &expected);
   g_variant_lookup (progress, "rate", "d", &rate);
   g_variant_lookup (progress, "eta", "x", &eta);
   g_variant_lookup (progress, "phase", "&s", &phase);
   rate_text = console_format_rate (rate);
-
-  if (expected > 0)
-    *out_percent = (int) (100.0 * MIN (done, expected) / expected);
-  else if (eta >= 0 && rate > 0)
-    *out_percent = (int) (100.0 * done / MAX (done + eta * rate, 1.0));
-  else
-    *out_percent = -1;
+  *out_percent = console_job_progress_percent (progress);
 
   if (*out_percent >= 0 && eta >= 0 && rate > 0)
     {

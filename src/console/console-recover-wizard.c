@@ -703,6 +703,7 @@ job_progress_cb (ConsoleRecoverWizard *self, GVariant *progress)
   gint64 eta = -1;
   g_autofree char *size = NULL;
   g_autofree char *text = NULL;
+  int percent = console_job_progress_percent (progress);
 
   g_variant_lookup (progress, "phase", "&s", &phase);
   g_variant_lookup (progress, "bytes-scanned", "t", &bytes);
@@ -714,14 +715,22 @@ job_progress_cb (ConsoleRecoverWizard *self, GVariant *progress)
   size = g_format_size (bytes);
   text = g_strdup_printf (_ ("%s — %" G_GUINT64_FORMAT " files, %s recovered"), phase, files, size);
   gtk_label_set_text (self->progress_label, text);
-  if (eta >= 0 && rate > 0)
+  if (percent >= 0 && eta >= 0 && rate > 0)
     {
-      double left = (double) eta * rate;
-      g_autofree char *rate_text = g_format_size ((guint64) rate);
+      g_autofree char *rate_text = console_format_rate (rate);
+      g_autofree char *eta_text = console_format_duration (eta);
+      /* Translators: a recovery's bar: percent done, rate, time left. */
       g_autofree char *bar =
-          g_strdup_printf (_ ("%s/s, about %" G_GINT64_FORMAT " s left"), rate_text, eta);
+          g_strdup_printf (_ ("%d %% · %s · %s left"), percent, rate_text, eta_text);
 
-      gtk_progress_bar_set_fraction (self->progress_bar, bytes / (bytes + left));
+      gtk_progress_bar_set_fraction (self->progress_bar, percent / 100.0);
+      gtk_progress_bar_set_text (self->progress_bar, bar);
+    }
+  else if (percent >= 0)
+    {
+      g_autofree char *bar = g_strdup_printf ("%d %%", percent);
+
+      gtk_progress_bar_set_fraction (self->progress_bar, percent / 100.0);
       gtk_progress_bar_set_text (self->progress_bar, bar);
     }
   else

@@ -508,3 +508,32 @@ console_assistant_set_apply_label (GtkAssistant *assistant, const char *label)
 {
   gtk_container_forall (GTK_CONTAINER (assistant), relabel_apply, (gpointer) label);
 }
+
+/**
+ * console_job_progress_percent:
+ * @progress: a job's Progress dictionary
+ *
+ * How far a running job is: what is done (for a backup, scanned and in the
+ * vault) out of what is expected, or from the rate and the time left when
+ * the agent gives no total.
+ *
+ * Returns: 0–100, or -1 when not known
+ */
+int
+console_job_progress_percent (GVariant *progress)
+{
+  guint64 done = 0, expected = 0;
+  double rate = 0;
+  gint64 eta = -1;
+
+  if (!g_variant_lookup (progress, "bytes-done", "t", &done))
+    g_variant_lookup (progress, "bytes-scanned", "t", &done);
+  g_variant_lookup (progress, "bytes-expected", "t", &expected);
+  g_variant_lookup (progress, "rate", "d", &rate);
+  g_variant_lookup (progress, "eta", "x", &eta);
+  if (expected > 0)
+    return (int) (100.0 * MIN (done, expected) / expected);
+  if (eta >= 0 && rate > 0)
+    return (int) (100.0 * done / MAX (done + eta * rate, 1.0));
+  return -1;
+}

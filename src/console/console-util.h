@@ -17,6 +17,7 @@ char *console_format_duration (gint64 seconds);
 char *console_format_time (gint64 unix_seconds);
 const char *console_job_kind_label (const char *kind);
 const char *console_job_status_label (const char *status);
+int console_job_progress_percent (GVariant *progress);
 const char *console_job_status_icon (const char *status);
 
 guint console_passphrase_missing (const char *passphrase);

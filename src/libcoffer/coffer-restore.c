@@ -101,6 +101,8 @@ struct _Restore
   CofferBackupProgress totals; /* atomically updated counters */
   guint64 skipped;
   gint64 last_report;
+  GThread *totaller;               /* total_run(), for the progress's total */
+  GCancellable *total_cancellable; /* stops it when the recovery ends */
 };
 
 static void item_free (Item *item);
@@ -1171,6 +1173,77 @@ is_root_path (const char *path)
   return TRUE;
 }
 
+/* ---- Total ---------------------------------------------------------------- */
+
+/* The bytes recovering @node writes: a file's data, its holes left out;
+ * nothing for a hardlink name whose content comes with another name. */
+static guint64
+node_data_size (const CofferNode *node)
+{
+  guint64 total = 0;
+
+  if (node->type != COFFER_NODE_FILE || node->chunks == NULL || node->chunks->len == 0)
+    return 0;
+  if (node->extents == NULL)
+    return node->size;
+  for (guint i = 0; i < node->extents->len; i++)
+    total += g_array_index (node->extents, CofferExtent, i).length;
+  return total;
+}
+
+static gboolean total_node (Restore *restore, const CofferNode *node, guint64 *total);
+
+static gboolean
+total_tree (Restore *restore, const guint8 id[COFFER_TREE_ID_SIZE], guint64 *total)
+{
+  g_autoptr (GPtrArray) nodes = coffer_point_reader_read_tree (restore->options->reader, id,
+                                                               restore->total_cancellable, NULL);
+
+  if (nodes == NULL)
+    return FALSE;
+  for (guint i = 0; i < nodes->len; i++)
+    if (!total_node (restore, g_ptr_array_index (nodes, i), total))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+total_node (Restore *restore, const CofferNode *node, guint64 *total)
+{
+  *total += node_data_size (node);
+  return !node->has_subtree || total_tree (restore, node->subtree, total);
+}
+
+/* Sums what the recovery will write, in a thread of its own while it runs,
+ * from the point's trees (which the reader then has cached): the progress
+ * gets a total and a time left. Gives up, leaving none, on any error. */
+static gpointer
+total_run (gpointer data)
+{
+  Restore *restore = data;
+  guint64 total = 0;
+
+  for (guint i = 0; restore->options->paths[i] != NULL; i++)
+    {
+      const char *path = restore->options->paths[i];
+      g_autoptr (GPtrArray) tree = NULL;
+      CofferNode *node;
+
+      if (is_root_path (path))
+        {
+          if (!total_tree (restore, restore->options->root, &total))
+            return NULL;
+          continue;
+        }
+      node = coffer_point_reader_lookup (restore->options->reader, restore->options->root, path,
+                                         &tree, restore->total_cancellable, NULL);
+      if (node == NULL || !total_node (restore, node, &total))
+        return NULL;
+    }
+  __atomic_store_n (&restore->totals.bytes_expected, total, __ATOMIC_RELAXED);
+  return NULL;
+}
+
 /* Restores one selected path of the point. */
 static void
 restore_path (Restore *restore, Dir *top, const char *path)
@@ -1324,7 +1397,11 @@ coffer_restore_run (const CofferRestoreOptions *options, GCancellable *cancellab
     options->progress (&restore.totals, options->progress_data);
 
   if (options->progress != NULL)
-    ticker = coffer_ticker_start ("coffer-progress", 250, report_tick, &restore);
+    {
+      restore.total_cancellable = g_cancellable_new ();
+      restore.totaller = g_thread_new ("coffer-total", total_run, &restore);
+      ticker = coffer_ticker_start ("coffer-progress", 250, report_tick, &restore);
+    }
   restore.workers = g_thread_pool_new (file_run, &restore, defaults.workers, TRUE, NULL);
   shown_target = options->target != NULL ? options->target : "";
   {
@@ -1342,6 +1419,12 @@ coffer_restore_run (const CofferRestoreOptions *options, GCancellable *cancellab
   g_thread_pool_free (g_steal_pointer (&restore.workers), FALSE, TRUE);
   restore_orphans (&restore);
   coffer_ticker_stop (g_steal_pointer (&ticker));
+  if (restore.totaller != NULL)
+    {
+      g_cancellable_cancel (restore.total_cancellable);
+      g_thread_join (g_steal_pointer (&restore.totaller));
+      g_clear_object (&restore.total_cancellable);
+    }
   /* Names still waiting (cancelled, or failed above) release their folders. */
   g_hash_table_remove_all (restore.groups);
   dir_release (&restore, top);

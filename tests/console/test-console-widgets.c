@@ -131,6 +131,9 @@ test_progress_texts (void)
   g_autoptr (GVariant) unknown = g_variant_ref_sink (
       g_variant_new_parsed ("{'phase': <'Recovering…'>, 'bytes-scanned': <uint64 7000000>, "
                             "'rate': <0.0>, 'eta': <int64 -1>}"));
+  g_autoptr (GVariant) recovering = g_variant_ref_sink (g_variant_new_parsed (
+      "{'phase': <'Recovering…'>, 'bytes-scanned': <uint64 250000>, "
+      "'bytes-expected': <uint64 1000000>, 'rate': <0.0>, 'eta': <int64 -1>}"));
   g_autofree char *text = NULL;
   int percent;
 
@@ -148,6 +151,9 @@ test_progress_texts (void)
   console_job_row_texts (unknown, &percent, &text);
   g_assert_cmpint (percent, ==, -1);
   g_assert_cmpstr (text, ==, "Recovering…");
+
+  /* A recovery: what it wrote out of the total the agent found. */
+  g_assert_cmpint (console_job_progress_percent (recovering), ==, 25);
 }
 
 int

@@ -779,6 +779,98 @@ test_reader_lists_and_finds (Fixture *fixture, gconstpointer data)
   g_assert_null (entries);
 }
 
+/* ---- Progress ------------------------------------------------------------- */
+
+typedef struct
+{
+  GMutex lock;
+  guint64 expected_early; /* the total, as first reported before the end */
+} TotalLog;
+
+static void
+log_total_cb (const CofferBackupProgress *progress, gpointer user_data)
+{
+  TotalLog *log = user_data;
+
+  g_mutex_lock (&log->lock);
+  if (log->expected_early == 0 && progress->bytes_expected > 0 &&
+      progress->bytes_scanned < progress->bytes_expected)
+    log->expected_early = progress->bytes_expected;
+  g_mutex_unlock (&log->lock);
+}
+
+/* A recovery knows early how much it will write, so it can show a bar and a
+ * time left: from a slow vault, the total comes while files are still being
+ * written, and it is what they come to (a hardlink's content once, a
+ * sparse file's holes left out). */
+static void
+test_recovery_reports_its_total (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *sub = g_build_filename (fixture->source, "sub", NULL);
+  g_autofree char *big = g_build_filename (fixture->source, "big.bin", NULL);
+  g_autofree char *other = g_build_filename (sub, "other.bin", NULL);
+  g_autofree char *second_name = g_build_filename (sub, "link.bin", NULL);
+  g_autofree char *sparse = g_build_filename (fixture->source, "sparse.img", NULL);
+  g_autoptr (GBytes) big_bytes = random_bytes (1024 * 1024, 21);
+  g_autoptr (GBytes) other_bytes = random_bytes (512 * 1024, 22);
+  g_autoptr (CofferSnapshot) snapshot = NULL;
+  CofferThrottleSettings settings;
+  g_autoptr (CofferThrottle) throttle = NULL;
+  g_autoptr (CofferStore) slow = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autoptr (CofferPointReader) reader = NULL;
+  g_autoptr (CofferRestoreResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *paths[] = { fixture->source, NULL };
+  TotalLog log = { 0 };
+  CofferRestoreOptions options = {
+    .paths = paths,
+    .target = fixture->target,
+    .conflict = COFFER_CONFLICT_COPY,
+    .restore_permissions = TRUE,
+    .workers = 2,
+    .progress = log_total_cb,
+    .progress_data = &log,
+  };
+  int fd;
+
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (big, g_bytes_get_data (big_bytes, NULL), 1024 * 1024, NULL));
+  g_assert_true (
+      g_file_set_contents (other, g_bytes_get_data (other_bytes, NULL), 512 * 1024, NULL));
+  g_assert_cmpint (link (other, second_name), ==, 0);
+  /* 8 MiB long, 4 KiB of data at 4 MiB. */
+  fd = open (sparse, O_WRONLY | O_CREAT, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, g_bytes_get_data (big_bytes, NULL), 4096, 4 * 1024 * 1024), ==,
+                   4096);
+  g_assert_cmpint (ftruncate (fd, 8 * 1024 * 1024), ==, 0);
+  close (fd);
+  snapshot = back_up (fixture);
+
+  /* 4 Mbit/s: the data takes about three seconds to come back. */
+  coffer_throttle_settings_init_default (&settings);
+  settings.enabled = TRUE;
+  settings.work_bps = settings.non_work_bps = 4 * 1000 * 1000;
+  throttle = coffer_throttle_new (&settings);
+  slow = coffer_throttled_store_new (fixture->store, throttle);
+  vault = coffer_vault_open (slow, NULL, NULL, &error);
+  g_assert_no_error (error);
+  reader = coffer_point_reader_new (vault, MACHINE, fixture->keys, NULL, &error);
+  g_assert_no_error (error);
+  options.reader = reader;
+  options.root = snapshot->root;
+  options.point_time = snapshot->time;
+  g_mutex_init (&log.lock);
+
+  result = coffer_restore_run (&options, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->failed->len, ==, 0);
+  g_assert_cmpuint (result->totals.bytes_scanned, ==, 1024 * 1024 + 512 * 1024 + 4096);
+  g_assert_cmpuint (log.expected_early, ==, result->totals.bytes_scanned);
+  g_mutex_clear (&log.lock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -797,6 +889,7 @@ main (int argc, char **argv)
   ADD ("damaged-pack-fails-only-its-files", test_damaged_pack_fails_only_its_files);
   ADD ("cancel-keeps-what-was-restored", test_cancel_keeps_what_was_restored);
   ADD ("reader-lists-and-finds", test_reader_lists_and_finds);
+  ADD ("recovery-reports-its-total", test_recovery_reports_its_total);
 #undef ADD
 
   return g_test_run ();
