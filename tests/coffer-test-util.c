@@ -585,3 +585,32 @@ coffer_test_vault_tear_down (CofferTestVault *self, gconstpointer data)
   g_free (self->vault_dir);
   g_free (self->cache_dir);
 }
+
+/**
+ * coffer_test_vault_open_slow:
+ * @self: the fixture
+ * @bits_per_second: the rate every transfer is throttled to
+ *
+ * The fixture's vault again, through a throttled store: a slow vault, for
+ * what a person sees while data crawls to it or from it.
+ *
+ * Returns: (transfer full): the vault
+ */
+CofferVault *
+coffer_test_vault_open_slow (CofferTestVault *self, guint64 bits_per_second)
+{
+  CofferThrottleSettings settings;
+  g_autoptr (CofferThrottle) throttle = NULL;
+  g_autoptr (CofferStore) slow = NULL;
+  g_autoptr (GError) error = NULL;
+  CofferVault *vault;
+
+  coffer_throttle_settings_init_default (&settings);
+  settings.enabled = TRUE;
+  settings.work_bps = settings.non_work_bps = bits_per_second;
+  throttle = coffer_throttle_new (&settings);
+  slow = coffer_throttled_store_new (self->store, throttle);
+  vault = coffer_vault_open (slow, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return vault;
+}

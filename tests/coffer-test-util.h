@@ -78,5 +78,6 @@ typedef struct
 
 void coffer_test_vault_set_up (CofferTestVault *self, gconstpointer data);
 void coffer_test_vault_tear_down (CofferTestVault *self, gconstpointer data);
+CofferVault *coffer_test_vault_open_slow (CofferTestVault *self, guint64 bits_per_second);
 
 G_END_DECLS

@@ -825,9 +825,6 @@ static void
 test_figures_shown_while_a_pack_uploads (Fixture *fixture, gconstpointer data)
 {
   g_autoptr (GBytes) file = random_bytes (1024 * 1024, 11);
-  CofferThrottleSettings settings;
-  g_autoptr (CofferThrottle) throttle = NULL;
-  g_autoptr (CofferStore) slow = NULL;
   g_autoptr (CofferVault) vault = NULL;
   g_autoptr (CofferBackupResult) result = NULL;
   g_autoptr (GError) error = NULL;
@@ -835,13 +832,7 @@ test_figures_shown_while_a_pack_uploads (Fixture *fixture, gconstpointer data)
 
   write_file (fixture->source, "film.bin", file);
   /* 4 Mbit/s: the one data pack takes about two seconds. */
-  coffer_throttle_settings_init_default (&settings);
-  settings.enabled = TRUE;
-  settings.work_bps = settings.non_work_bps = 4 * 1000 * 1000;
-  throttle = coffer_throttle_new (&settings);
-  slow = coffer_throttled_store_new (fixture->store, throttle);
-  vault = coffer_vault_open (slow, NULL, NULL, &error);
-  g_assert_no_error (error);
+  vault = coffer_test_vault_open_slow (fixture, 4 * 1000 * 1000);
   g_mutex_init (&log.lock);
 
   result = back_up_to (fixture, vault, log_progress_cb, &log);

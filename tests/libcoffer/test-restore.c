@@ -814,9 +814,6 @@ test_recovery_reports_its_total (Fixture *fixture, gconstpointer data)
   g_autoptr (GBytes) big_bytes = random_bytes (1024 * 1024, 21);
   g_autoptr (GBytes) other_bytes = random_bytes (512 * 1024, 22);
   g_autoptr (CofferSnapshot) snapshot = NULL;
-  CofferThrottleSettings settings;
-  g_autoptr (CofferThrottle) throttle = NULL;
-  g_autoptr (CofferStore) slow = NULL;
   g_autoptr (CofferVault) vault = NULL;
   g_autoptr (CofferPointReader) reader = NULL;
   g_autoptr (CofferRestoreResult) result = NULL;
@@ -849,13 +846,7 @@ test_recovery_reports_its_total (Fixture *fixture, gconstpointer data)
   snapshot = back_up (fixture);
 
   /* 4 Mbit/s: the data takes about three seconds to come back. */
-  coffer_throttle_settings_init_default (&settings);
-  settings.enabled = TRUE;
-  settings.work_bps = settings.non_work_bps = 4 * 1000 * 1000;
-  throttle = coffer_throttle_new (&settings);
-  slow = coffer_throttled_store_new (fixture->store, throttle);
-  vault = coffer_vault_open (slow, NULL, NULL, &error);
-  g_assert_no_error (error);
+  vault = coffer_test_vault_open_slow (fixture, 4 * 1000 * 1000);
   reader = coffer_point_reader_new (vault, MACHINE, fixture->keys, NULL, &error);
   g_assert_no_error (error);
   options.reader = reader;
