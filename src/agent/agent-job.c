@@ -933,11 +933,15 @@ recovery_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
   size = g_format_size (result->totals.bytes_scanned);
   if (result->failed->len > 0)
     end_record (self, "warnings",
-                g_strdup_printf ("Recovered with warnings: %u items could not be recovered.",
+                g_strdup_printf (result->failed->len == 1
+                                     ? "Recovered with warnings: %u item could not be recovered."
+                                     : "Recovered with warnings: %u items could not be recovered.",
                                  result->failed->len));
   else
     end_record (self, "completed",
-                g_strdup_printf ("Recovered %" G_GUINT64_FORMAT " files (%s).",
+                g_strdup_printf (result->totals.files_read == 1
+                                     ? "Recovered %" G_GUINT64_FORMAT " file (%s)."
+                                     : "Recovered %" G_GUINT64_FORMAT " files (%s).",
                                  result->totals.files_read, size));
   g_task_return_boolean (task, TRUE);
 }

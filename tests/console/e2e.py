@@ -410,6 +410,11 @@ def step_recover_file(s):
         lambda n: n.roleName == "label" and n.showing and n.name.startswith("The recovery"),
         retry=False, requireResult=False), "the recovery to end", 120)
     check(done.name == "The recovery is complete.", "the wizard follows the recovery: " + done.name)
+    summary = wait_for(lambda: wizard.findChild(
+        lambda n: n.roleName == "label" and n.showing and n.name.startswith("Recovered "),
+        retry=False, requireResult=False), "the recovery's summary")
+    check(summary.name.startswith("Recovered 1 file ("),
+          f"the summary counts the one file in the singular: {summary.name}")
     screenshot("recover-done", wizard)
     press(wizard_button(wizard, "Close"))
 
