@@ -663,6 +663,13 @@ end_with_error (AgentJob *self, const GError *error)
     end_record (self, "failed", g_strdup (error->message));
 }
 
+/* What a Check job was asked to do (its task data). */
+enum
+{
+  CHECK_READ_DATA = 1 << 0,
+  CHECK_REPAIR = 1 << 1,
+};
+
 static void
 check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
@@ -673,7 +680,8 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_autoptr (CofferCheckResult) result = NULL;
   g_autoptr (CofferLock) lock = NULL;
   g_autoptr (GError) error = NULL;
-  gboolean read_data = GPOINTER_TO_INT (task_data);
+  guint flags = GPOINTER_TO_UINT (task_data);
+  gboolean read_data = (flags & CHECK_READ_DATA) != 0;
 
   if (agent_unlock (self->catalog, self->state_dir, &registration, &vault, &keys, self->cancellable,
                     &error) &&
@@ -996,6 +1004,7 @@ agent_job_run_backup (AgentJob *self,
  * agent_job_run_check:
  * @self: a new job of kind "check"
  * @read_data: also read and verify every blob
+ * @repair: then repair what the check found (reads every blob too)
  * @callback: called on the main context when the job has ended
  * @user_data: data for @callback
  *
@@ -1004,6 +1013,7 @@ agent_job_run_backup (AgentJob *self,
 void
 agent_job_run_check (AgentJob *self,
                      gboolean read_data,
+                     gboolean repair,
                      GAsyncReadyCallback callback,
                      gpointer user_data)
 {
@@ -1012,7 +1022,9 @@ agent_job_run_check (AgentJob *self,
 
   self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, publish_progress_cb, self);
   g_task_set_source_tag (task, agent_job_run_check);
-  g_task_set_task_data (task, GINT_TO_POINTER (read_data), NULL);
+  g_task_set_task_data (
+      task, GINT_TO_POINTER ((read_data ? CHECK_READ_DATA : 0) | (repair ? CHECK_REPAIR : 0)),
+      NULL);
   g_task_run_in_thread (task, check_thread);
 }
 

@@ -24,6 +24,7 @@ void agent_job_run_backup (AgentJob *self,
                            gpointer user_data);
 void agent_job_run_check (AgentJob *self,
                           gboolean read_data,
+                          gboolean repair,
                           GAsyncReadyCallback callback,
                           gpointer user_data);
 void agent_job_run_recovery (AgentJob *self,

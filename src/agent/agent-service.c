@@ -1186,14 +1186,16 @@ handle_start_check (AgentService *self, GDBusMethodInvocation *invocation, GVari
 {
   g_autoptr (AgentJob) job = NULL;
   gboolean read_data = FALSE;
+  gboolean repair = FALSE;
 
   g_variant_lookup (options, "read-data", "b", &read_data);
+  g_variant_lookup (options, "repair", "b", &repair);
   job = start_job (self, invocation, "check");
   if (job == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   coffer_dbus_agent_complete_start_check (self->skeleton, invocation,
                                           agent_job_get_object_path (job), agent_job_get_id (job));
-  agent_job_run_check (job, read_data, job_done_cb, g_object_ref (self));
+  agent_job_run_check (job, read_data, repair, job_done_cb, g_object_ref (self));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -282,8 +282,15 @@ cli_check (int argc, char **argv)
   GVariantBuilder options;
   gboolean wait = FALSE;
   gboolean read_data = FALSE;
+  gboolean repair = FALSE;
   const GOptionEntry entries[] = { { "read-data", 0, 0, G_OPTION_ARG_NONE, &read_data,
                                      N_ ("Also read, decrypt and verify every stored blob"), NULL },
+                                   { "repair", 0, 0, G_OPTION_ARG_NONE, &repair,
+                                     N_ ("Then repair what it finds: rebuild the index from the "
+                                         "packs, move damaged objects into the vault's damaged/ "
+                                         "area (nothing is deleted), rewrite what this server "
+                                         "can regenerate"),
+                                     NULL },
                                    { "wait", 0, 0, G_OPTION_ARG_NONE, &wait,
                                      N_ ("Show the progress and wait for the end"), NULL },
                                    { NULL } };
@@ -299,6 +306,8 @@ cli_check (int argc, char **argv)
 
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&options, "{sv}", "read-data", g_variant_new_boolean (read_data));
+  if (repair)
+    g_variant_builder_add (&options, "{sv}", "repair", g_variant_new_boolean (TRUE));
   return start_job ("check", g_variant_builder_end (&options), wait);
 }
 
