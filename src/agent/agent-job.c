@@ -14,6 +14,8 @@
 #include "agent-scheduler.h"
 #include "agent-vault-wait.h"
 
+#include "coffer-index-loader.h"
+
 #include <string.h>
 
 #define PROGRESS_INTERVAL_MS 250
@@ -399,6 +401,134 @@ agent_job_set_throttle (CofferThrottle *throttle)
   g_set_object (&vault_throttle, throttle);
 }
 
+/* Keeps the catalog's copies of vault.json and of the key object that
+ * opened, for a repair (and an unlock) when the vault's own are damaged. */
+static void
+remember_documents (CofferCatalog *catalog, CofferVault *vault, const char *key_name)
+{
+  g_autoptr (GBytes) document = coffer_vault_get_document (vault);
+  g_autofree char *text =
+      g_strndup (g_bytes_get_data (document, NULL), g_bytes_get_size (document));
+  g_autofree char *stored =
+      coffer_catalog_get_setting (catalog, COFFER_SETTING_VAULT_DOCUMENT, NULL);
+  g_autoptr (GError) error = NULL;
+
+  if (g_strcmp0 (stored, text) != 0 &&
+      !coffer_catalog_set_setting (catalog, COFFER_SETTING_VAULT_DOCUMENT, text, &error))
+    g_warning ("Cannot keep a copy of vault.json: %s", error->message);
+  g_clear_error (&error);
+
+  if (key_name != NULL)
+    {
+      g_autoptr (GBytes) wrapped = coffer_store_get_sync (coffer_vault_get_store (vault), key_name,
+                                                          0, -1, NULL, NULL, &error);
+      g_autofree char *encoded = NULL;
+      g_autofree char *value = NULL;
+      g_autofree char *stored_keys = NULL;
+
+      if (wrapped == NULL)
+        {
+          g_debug ("No copy of the key object: %s", error->message);
+          return;
+        }
+      encoded = g_base64_encode (g_bytes_get_data (wrapped, NULL), g_bytes_get_size (wrapped));
+      value = g_strconcat (key_name, "\n", encoded, NULL);
+      stored_keys = coffer_catalog_get_setting (catalog, COFFER_SETTING_KEYS_DOCUMENT, NULL);
+      if (g_strcmp0 (stored_keys, value) != 0 &&
+          !coffer_catalog_set_setting (catalog, COFFER_SETTING_KEYS_DOCUMENT, value, &error))
+        g_warning ("Cannot keep a copy of the key object: %s", error->message);
+    }
+}
+
+/* Opens the keys from the catalog's copy of the key object. */
+static CofferMasterKeys *
+unlock_from_copy (CofferCatalog *catalog, const char *passphrase)
+{
+  g_autofree char *value = coffer_catalog_get_setting (catalog, COFFER_SETTING_KEYS_DOCUMENT, NULL);
+  g_autofree guchar *bytes = NULL;
+  g_autoptr (GBytes) wrapped = NULL;
+  const char *newline;
+  gsize size = 0;
+
+  if (value == NULL || (newline = strchr (value, '\n')) == NULL)
+    return NULL;
+  bytes = g_base64_decode (newline + 1, &size);
+  wrapped = g_bytes_new_take (g_steal_pointer (&bytes), size);
+  return coffer_master_keys_unwrap (wrapped, passphrase, NULL);
+}
+
+static gboolean
+unlock (CofferCatalog *catalog,
+        const char *state_dir,
+        gboolean for_repair,
+        char **out_vault_damage,
+        char **out_passphrase,
+        CofferRegistration **out_registration,
+        CofferVault **out_vault,
+        CofferMasterKeys **out_keys,
+        GCancellable *cancellable,
+        GError **error)
+{
+  g_autoptr (CofferRegistration) registration = NULL;
+  g_autoptr (CofferVault) vault = NULL;
+  g_autofree char *passphrase = NULL;
+  g_autofree char *key_name = NULL;
+  g_autoptr (GError) local_error = NULL;
+  CofferSecretBackend backend;
+
+  vault = coffer_open_registered_vault_full (catalog, vault_throttle, for_repair, out_vault_damage,
+                                             &registration, cancellable, error);
+  if (vault == NULL)
+    return FALSE;
+
+  if (out_passphrase == NULL)
+    {
+      g_mutex_lock (&keys_lock);
+      if (keys_cached != NULL && g_strcmp0 (keys_machine, registration->machine_id) == 0)
+        *out_keys = keys_copy (keys_cached);
+      g_mutex_unlock (&keys_lock);
+    }
+  if (*out_keys != NULL)
+    {
+      *out_registration = g_steal_pointer (&registration);
+      *out_vault = g_steal_pointer (&vault);
+      return TRUE;
+    }
+
+  passphrase = coffer_secret_lookup (state_dir, COFFER_SECRET_PASSPHRASE, registration->machine_id,
+                                     &backend, cancellable, error);
+  if (passphrase == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+                     "The passphrase of this server is not stored on it; register again with "
+                     "--existing to store it.");
+      return FALSE;
+    }
+  *out_keys = coffer_machine_unlock_keys (vault, registration->machine_id, passphrase, &key_name,
+                                          cancellable, &local_error);
+  if (*out_keys == NULL && !coffer_error_stops_reading (local_error) &&
+      (*out_keys = unlock_from_copy (catalog, passphrase)) != NULL)
+    g_message ("The vault's key objects for this server do not open (%s); the copy this server "
+               "keeps did. Run “coffer check --repair” to write a key object again.",
+               local_error->message);
+  if (*out_keys == NULL)
+    {
+      coffer_passphrase_free (g_steal_pointer (&passphrase));
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  remember_documents (catalog, vault, key_name);
+  if (out_passphrase != NULL)
+    *out_passphrase = g_steal_pointer (&passphrase);
+  else
+    coffer_passphrase_free (g_steal_pointer (&passphrase));
+  agent_job_remember_keys (registration->machine_id, *out_keys);
+  *out_registration = g_steal_pointer (&registration);
+  *out_vault = g_steal_pointer (&vault);
+  return TRUE;
+}
+
 /**
  * agent_unlock:
  * @catalog: the agent's catalog
@@ -420,46 +550,8 @@ agent_unlock (CofferCatalog *catalog,
               GCancellable *cancellable,
               GError **error)
 {
-  g_autoptr (CofferRegistration) registration = NULL;
-  g_autoptr (CofferVault) vault = NULL;
-  g_autofree char *passphrase = NULL;
-  CofferSecretBackend backend;
-
-  vault = coffer_open_registered_vault_throttled (catalog, vault_throttle, &registration,
-                                                  cancellable, error);
-  if (vault == NULL)
-    return FALSE;
-
-  g_mutex_lock (&keys_lock);
-  if (keys_cached != NULL && g_strcmp0 (keys_machine, registration->machine_id) == 0)
-    *out_keys = keys_copy (keys_cached);
-  g_mutex_unlock (&keys_lock);
-  if (*out_keys != NULL)
-    {
-      *out_registration = g_steal_pointer (&registration);
-      *out_vault = g_steal_pointer (&vault);
-      return TRUE;
-    }
-
-  passphrase = coffer_secret_lookup (state_dir, COFFER_SECRET_PASSPHRASE, registration->machine_id,
-                                     &backend, cancellable, error);
-  if (passphrase == NULL)
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
-                     "The passphrase of this server is not stored on it; register again with "
-                     "--existing to store it.");
-      return FALSE;
-    }
-  *out_keys = coffer_machine_unlock_keys (vault, registration->machine_id, passphrase, NULL,
-                                          cancellable, error);
-  coffer_passphrase_free (g_steal_pointer (&passphrase));
-  if (*out_keys == NULL)
-    return FALSE;
-  agent_job_remember_keys (registration->machine_id, *out_keys);
-  *out_registration = g_steal_pointer (&registration);
-  *out_vault = g_steal_pointer (&vault);
-  return TRUE;
+  return unlock (catalog, state_dir, FALSE, NULL, NULL, out_registration, out_vault, out_keys,
+                 cancellable, error);
 }
 
 /* What a job unlocked, for the prune after a backup. */
@@ -532,6 +624,12 @@ back_up (AgentJob *self, Unlocked *unlocked, GError **error)
   result = coffer_backup_run (&options, self->cancellable, error);
   if (result != NULL)
     {
+      g_autoptr (GError) catalog_error = NULL;
+
+      /* The catalog is the check's second witness of what the vault holds. */
+      if (!coffer_catalog_add_point (self->catalog, registration->machine_id, result->snapshot->id,
+                                     result->snapshot->time, &catalog_error))
+        g_warning ("%s", catalog_error->message);
       unlocked->registration = g_steal_pointer (&registration);
       unlocked->vault = g_steal_pointer (&vault);
       unlocked->keys = g_steal_pointer (&keys);
@@ -579,6 +677,7 @@ prune (AgentJob *self,
   options.progress = delete_all ? progress_cb : phase_progress_cb;
   options.progress_data = self;
   options.only_when_expired = !delete_all;
+  options.catalog = self->catalog;
   return coffer_prune_run (&options, result, self->cancellable, error);
 }
 
@@ -680,37 +779,102 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_autoptr (CofferCheckResult) result = NULL;
   g_autoptr (CofferLock) lock = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) known = NULL;
+  g_autofree char *vault_damage = NULL;
+  g_autofree char *passphrase = NULL;
   guint flags = GPOINTER_TO_UINT (task_data);
   gboolean read_data = (flags & CHECK_READ_DATA) != 0;
+  gboolean repair = (flags & CHECK_REPAIR) != 0;
+  CofferCheckOptions options = { 0 };
+  CofferMachineInfo machine = { 0 };
 
-  if (agent_unlock (self->catalog, self->state_dir, &registration, &vault, &keys, self->cancellable,
-                    &error) &&
+  if (unlock (self->catalog, self->state_dir, TRUE, &vault_damage, &passphrase, &registration,
+              &vault, &keys, self->cancellable, &error) &&
       (watch_store (self, vault), TRUE) &&
-      (lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, FALSE,
+      (known = coffer_catalog_list_points (self->catalog, registration->machine_id, &error)) !=
+          NULL &&
+      (lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, repair,
                                 self->cancellable, &error)) != NULL)
-    result = coffer_check_run (vault, registration->machine_id, keys, read_data, progress_cb, self,
-                               self->cancellable, &error);
-  if (result == NULL)
-    end_with_error (self, error);
-  else
     {
-      self->record->files_failed = result->problems->len;
-      record_failed_items (self, result->problems);
-      if (result->problems->len > 0)
-        end_record (self, "failed",
-                    g_strdup_printf ("The check found %u damaged or missing objects; see “coffer "
-                                     "job show %" G_GINT64_FORMAT "” for which, and the files that "
-                                     "need them.",
-                                     result->problems->len, self->record->id));
-      else
-        end_record (self, "completed",
-                    g_strdup_printf ("No damage found: %u recovery points, %u packs%s%s.",
-                                     result->snapshots, result->packs,
-                                     read_data ? ", every blob read and verified" : "",
-                                     result->notes->len > 0
-                                         ? " (packs no index names are removed by the next prune)"
-                                         : ""));
+      machine.id = registration->machine_id;
+      machine.name = registration->machine_name;
+      machine.instance_id = registration->instance_id;
+      machine.registered_at = registration->registered_at;
+      options.vault = vault;
+      options.machine_id = registration->machine_id;
+      options.keys = keys;
+      options.read_data = read_data;
+      options.repair = repair;
+      options.catalog_points = known;
+      options.machine = &machine;
+      options.passphrase = passphrase;
+      options.vault_damage = vault_damage;
+      options.progress = progress_cb;
+      options.progress_data = self;
+      result = coffer_check_run_full (&options, self->cancellable, &error);
     }
+  coffer_passphrase_free (g_steal_pointer (&passphrase));
+  if (result == NULL)
+    {
+      end_with_error (self, error);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* The catalog hears what the vault holds: points it did not know (from
+   * before it kept them), points given up, points rewritten. */
+  for (guint i = 0; i < result->points->len; i++)
+    {
+      CofferSnapshot *point = g_ptr_array_index (result->points, i);
+
+      if (!coffer_catalog_add_point (self->catalog, registration->machine_id, point->id,
+                                     point->time, &error))
+        break;
+    }
+  for (guint i = 0; repair && error == NULL && i < result->points_lost->len; i++)
+    coffer_catalog_set_point_state (self->catalog, g_ptr_array_index (result->points_lost, i),
+                                    "lost", NULL, &error);
+  for (guint i = 0; repair && error == NULL && i + 1 < result->points_replaced->len; i += 2)
+    coffer_catalog_set_point_state (self->catalog, g_ptr_array_index (result->points_replaced, i),
+                                    "replaced", g_ptr_array_index (result->points_replaced, i + 1),
+                                    &error);
+  if (error != NULL)
+    g_warning ("%s", error->message);
+
+  record_failed_items (self, result->repairs);
+  record_failed_items (self, result->problems);
+  self->record->files_failed = result->problems->len + result->files_lost;
+  if (repair && result->problems->len > 0)
+    end_record (self, "failed",
+                g_strdup_printf ("The repair mended what it could of %u problems, but %u remain; "
+                                 "see “coffer job show %" G_GINT64_FORMAT "”.",
+                                 result->found, result->problems->len, self->record->id));
+  else if (repair && result->found > 0)
+    {
+      g_autofree char *lost =
+          result->files_lost > 0
+              ? g_strdup_printf ("; %u files whose data is gone were left out of recovery points",
+                                 result->files_lost)
+              : g_strdup ("");
+
+      end_record (self, "warnings",
+                  g_strdup_printf ("Repaired %u problems%s. Nothing was deleted: damaged objects "
+                                   "are in the vault's damaged/ folder. See “coffer job show "
+                                   "%" G_GINT64_FORMAT "” for what was done.",
+                                   result->found, lost, self->record->id));
+    }
+  else if (result->problems->len > 0)
+    end_record (self, "failed",
+                g_strdup_printf ("The check found %u damaged or missing objects; see “coffer job "
+                                 "show %" G_GINT64_FORMAT "” for which, and the files that need "
+                                 "them. “coffer check --repair” mends what can be mended.",
+                                 result->problems->len, self->record->id));
+  else
+    end_record (
+        self, "completed",
+        g_strdup_printf ("No damage found: %u recovery points, %u packs%s%s.", result->snapshots,
+                         result->packs, read_data || repair ? ", every blob read and verified" : "",
+                         result->notes->len > 0 ? " (see the notes in the job's details)" : ""));
   g_task_return_boolean (task, TRUE);
 }
 
@@ -970,6 +1134,7 @@ backup_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_boolean (outer, TRUE);
   g_object_unref (outer);
 }
+
 
 /**
  * agent_job_run_backup:

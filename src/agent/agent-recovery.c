@@ -103,6 +103,7 @@ agent_points_open (CofferCatalog *catalog,
   g_autoptr (AgentPoints) points = g_new0 (AgentPoints, 1);
   g_autoptr (CofferRegistration) registration = NULL;
   g_autoptr (CofferMasterKeys) own_keys = NULL;
+  g_autoptr (GPtrArray) damaged = NULL;
   const char *machine = NULL;
 
   if (!agent_unlock (catalog, state_dir, &registration, &points->vault, &own_keys, cancellable,
@@ -124,10 +125,17 @@ agent_points_open (CofferCatalog *catalog,
       points->keys = g_steal_pointer (&own_keys);
     }
 
-  points->snapshots =
-      coffer_snapshot_list (points->vault, points->machine_id, points->keys, cancellable, error);
+  /* A damaged point costs only itself: the others list and recover. */
+  damaged = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
+  points->snapshots = coffer_snapshot_list (points->vault, points->machine_id, points->keys,
+                                            damaged, cancellable, error);
   if (points->snapshots == NULL)
     return NULL;
+  for (guint i = 0; i < damaged->len; i++)
+    {
+      CofferFailedItem *item = g_ptr_array_index (damaged, i);
+      g_message ("%s: %s (coffer check --repair mends this)", item->path, item->reason);
+    }
   return g_steal_pointer (&points);
 }
 

@@ -45,6 +45,7 @@
 #include "coffer-chunker.h"
 #include "coffer-error.h"
 #include "coffer-files-cache.h"
+#include "coffer-index-loader.h"
 #include "coffer-index.h"
 #include "coffer-metadata.h"
 #include "coffer-pack.h"
@@ -1777,7 +1778,9 @@ bytes_expected (Backup *backup)
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Reads every index file of a machine into @index.
+ * Reads a machine's index into @index, as coffer_index_load_from_vault()
+ * does: a damaged or foreign index file or pack is logged and costs only
+ * what it holds (packs no index file names are read from their headers).
  */
 gboolean
 coffer_backup_load_index (CofferVault *vault,
@@ -1787,22 +1790,15 @@ coffer_backup_load_index (CofferVault *vault,
                           GCancellable *cancellable,
                           GError **error)
 {
-  g_autofree char *prefix = g_strdup_printf ("machines/%s/index/", machine_id);
-  g_autoptr (GPtrArray) entries = NULL;
-  CofferStore *store = coffer_vault_get_store (vault);
+  g_autoptr (CofferIndexReport) report = NULL;
 
-  entries = coffer_store_list_sync (store, prefix, cancellable, error);
-  if (entries == NULL)
+  if (!coffer_index_load_from_vault (vault, machine_id, keys, index, &report, cancellable, error))
     return FALSE;
-  for (guint i = 0; i < entries->len; i++)
+  for (guint i = 0; i < report->problems->len; i++)
     {
-      CofferStoreEntry *entry = g_ptr_array_index (entries, i);
-      g_autoptr (GBytes) file =
-          coffer_store_get_sync (store, entry->name, 0, -1, NULL, cancellable, error);
+      CofferFailedItem *item = g_ptr_array_index (report->problems, i);
 
-      if (file == NULL ||
-          !coffer_index_load_file (index, keys, entry->name + strlen (prefix), file, error))
-        return FALSE;
+      g_message ("%s: %s (coffer check --repair mends this)", item->path, item->reason);
     }
   return TRUE;
 }

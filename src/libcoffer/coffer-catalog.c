@@ -97,6 +97,17 @@ static const char *const migrations[] = {
   "  last_considered INTEGER NOT NULL DEFAULT 0"
   ");"
   "INSERT INTO schedule (id) VALUES (1);",
+  /* 4 → 5: the recovery points this agent wrote or saw, a witness the
+   * check compares with the vault. */
+  "CREATE TABLE points ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  machine_id TEXT NOT NULL,"
+  "  time INTEGER NOT NULL,"
+  "  state TEXT NOT NULL DEFAULT 'stored'"
+  "    CHECK (state IN ('stored', 'deleted', 'lost', 'replaced')),"
+  "  replaced_by TEXT NOT NULL DEFAULT ''"
+  ");"
+  "CREATE INDEX points_by_machine ON points (machine_id, time);",
 };
 
 void
@@ -1076,4 +1087,113 @@ coffer_catalog_clear_policy (CofferCatalog *self, GError **error)
     exec_locked (self, "ROLLBACK", NULL);
   g_mutex_unlock (&self->lock);
   return ok;
+}
+
+/* ---- Recovery points ------------------------------------------------------ */
+
+void
+coffer_catalog_point_free (CofferCatalogPoint *point)
+{
+  if (point == NULL)
+    return;
+  g_free (point->id);
+  g_free (point->state);
+  g_free (point->replaced_by);
+  g_free (point);
+}
+
+/**
+ * coffer_catalog_add_point:
+ * @self: a #CofferCatalog
+ * @machine_id: whose point
+ * @id: the point's id
+ * @time: its time, Unix seconds
+ * @error: return location for a #GError
+ *
+ * Records a point as stored in the vault; a point recorded already keeps
+ * its state.
+ */
+gboolean
+coffer_catalog_add_point (
+    CofferCatalog *self, const char *machine_id, const char *id, gint64 time, GError **error)
+{
+  g_autofree char *time_text = g_strdup_printf ("%" G_GINT64_FORMAT, time);
+  const char *texts[] = { id, machine_id, time_text };
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (machine_id != NULL && id != NULL, FALSE);
+
+  return run_statement (self,
+                        "INSERT INTO points (id, machine_id, time) VALUES (?1, ?2, CAST (?3 AS "
+                        "INTEGER)) ON CONFLICT (id) DO NOTHING",
+                        texts, G_N_ELEMENTS (texts), error);
+}
+
+/**
+ * coffer_catalog_set_point_state:
+ * @self: a #CofferCatalog
+ * @id: a point's id
+ * @state: "stored", "deleted" (by a prune), "lost" (found missing and
+ *   given up by a repair) or "replaced" (rewritten by a repair)
+ * @replaced_by: (nullable): with "replaced", the new point's id
+ * @error: return location for a #GError
+ */
+gboolean
+coffer_catalog_set_point_state (
+    CofferCatalog *self, const char *id, const char *state, const char *replaced_by, GError **error)
+{
+  const char *texts[] = { id, state, replaced_by != NULL ? replaced_by : "" };
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (id != NULL && state != NULL, FALSE);
+
+  return run_statement (self, "UPDATE points SET state = ?2, replaced_by = ?3 WHERE id = ?1", texts,
+                        G_N_ELEMENTS (texts), error);
+}
+
+/**
+ * coffer_catalog_list_points:
+ * @self: a #CofferCatalog
+ * @machine_id: whose points
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type CofferCatalogPoint): every
+ *   point recorded for the machine, oldest first, or %NULL with @error set
+ */
+GPtrArray *
+coffer_catalog_list_points (CofferCatalog *self, const char *machine_id, GError **error)
+{
+  g_autoptr (GPtrArray) points =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_catalog_point_free);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+  int rc = SQLITE_DONE;
+
+  g_return_val_if_fail (COFFER_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (machine_id != NULL, NULL);
+
+  g_mutex_lock (&self->lock);
+  ok = sqlite3_prepare_v2 (self->db,
+                           "SELECT id, time, state, replaced_by FROM points WHERE machine_id = ?1 "
+                           "ORDER BY time, id",
+                           -1, &stmt, NULL) == SQLITE_OK &&
+       sqlite3_bind_text (stmt, 1, machine_id, -1, SQLITE_TRANSIENT) == SQLITE_OK;
+  while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      CofferCatalogPoint *point = g_new0 (CofferCatalogPoint, 1);
+
+      point->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      point->time = sqlite3_column_int64 (stmt, 1);
+      point->state = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      point->replaced_by = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      g_ptr_array_add (points, point);
+    }
+  if (!ok || rc != SQLITE_DONE)
+    {
+      set_sqlite_error (self, error, "Cannot read");
+      ok = FALSE;
+    }
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return ok ? g_steal_pointer (&points) : NULL;
 }

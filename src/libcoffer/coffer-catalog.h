@@ -154,4 +154,33 @@ gboolean coffer_catalog_set_schedule (CofferCatalog *self,
                                       GError **error);
 gboolean coffer_catalog_clear_policy (CofferCatalog *self, GError **error);
 
+/**
+ * CofferCatalogPoint:
+ * @id: the recovery point's id
+ * @time: its time, Unix seconds
+ * @state: "stored", "deleted", "lost" or "replaced"
+ * @replaced_by: the point that replaced it, or ""
+ *
+ * A recovery point as the catalog remembers it.
+ */
+typedef struct
+{
+  char *id;
+  gint64 time;
+  char *state;
+  char *replaced_by;
+} CofferCatalogPoint;
+
+void coffer_catalog_point_free (CofferCatalogPoint *point);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CofferCatalogPoint, coffer_catalog_point_free)
+
+gboolean coffer_catalog_add_point (
+    CofferCatalog *self, const char *machine_id, const char *id, gint64 time, GError **error);
+gboolean coffer_catalog_set_point_state (CofferCatalog *self,
+                                         const char *id,
+                                         const char *state,
+                                         const char *replaced_by,
+                                         GError **error);
+GPtrArray *coffer_catalog_list_points (CofferCatalog *self, const char *machine_id, GError **error);
+
 G_END_DECLS

@@ -257,6 +257,42 @@ read_current (CofferStore *store,
 }
 
 /**
+ * coffer_vault_read_credentials_record:
+ * @vault: the vault
+ * @out_found: (out): whether the vault holds a record
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads and checks credentials/current, the record of the credentials
+ * file last issued (a check reads it; nothing else but registration does).
+ *
+ * Returns: %FALSE with @error set when it cannot be read or is damaged
+ */
+gboolean
+coffer_vault_read_credentials_record (CofferVault *vault,
+                                      gboolean *out_found,
+                                      GCancellable *cancellable,
+                                      GError **error)
+{
+  CurrentRecord current = { 0 };
+  gboolean ok;
+
+  g_return_val_if_fail (COFFER_IS_VAULT (vault), FALSE);
+  g_return_val_if_fail (out_found != NULL, FALSE);
+
+  ok = read_current (coffer_vault_get_store (vault), &current, out_found, cancellable, error);
+  if (ok && *out_found && (current.serial < 1 || strlen (current.secret_sha256) != 64))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT, "%s is damaged: %s", CURRENT,
+                   current.serial < 1 ? "its serial is not positive"
+                                      : "its secret hash is not one");
+      ok = FALSE;
+    }
+  current_record_clear (&current);
+  return ok;
+}
+
+/**
  * coffer_credentials_verify:
  * @credentials: a parsed credentials file
  * @vault: the vault it names, opened

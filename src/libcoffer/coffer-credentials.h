@@ -72,4 +72,9 @@ CofferStore *
 coffer_store_new_for_descriptor (JsonObject *descriptor, const char *path_override, GError **error);
 char *coffer_store_descriptor_to_location (JsonObject *descriptor);
 
+gboolean coffer_vault_read_credentials_record (CofferVault *vault,
+                                               gboolean *out_found,
+                                               GCancellable *cancellable,
+                                               GError **error);
+
 G_END_DECLS

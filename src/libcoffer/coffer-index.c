@@ -923,3 +923,43 @@ coffer_index_object_name (const char *machine_id, const char *name)
 
   return g_strdup_printf ("machines/%s/index/%s", machine_id, name);
 }
+
+/**
+ * coffer_index_get_pack_ends:
+ * @self: an index
+ *
+ * How far into each pack its blobs reach: a pack smaller than that was cut
+ * short.
+ *
+ * Returns: (transfer full) (element-type utf8 guint64): pack (64 lower-case
+ *   hex digits) → the end of its last blob, as a #guint64 pointer
+ */
+GHashTable *
+coffer_index_get_pack_ends (CofferIndex *self)
+{
+  GHashTable *ends = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree guint64 *by_number = NULL;
+
+  g_return_val_if_fail (COFFER_IS_INDEX (self), NULL);
+
+  read_lock (self);
+  by_number = g_new0 (guint64, self->packs->len + 1);
+  for (guint32 r = 0; r < self->n_records; r++)
+    {
+      const Record *record = record_at (self, r);
+      guint32 pack = record->info & INFO_PACK_MASK;
+      guint64 end = (guint64) record->offset + record->length;
+
+      if (pack < self->packs->len && end > by_number[pack])
+        by_number[pack] = end;
+    }
+  for (guint i = 0; i < self->packs->len; i++)
+    {
+      const Pack *pack = g_ptr_array_index (self->packs, i);
+
+      g_hash_table_insert (ends, coffer_blob_id_to_hex (pack->id),
+                           g_memdup2 (&by_number[pack->number], sizeof (guint64)));
+    }
+  read_unlock (self);
+  return ends;
+}

@@ -52,6 +52,7 @@ gboolean coffer_index_load_file (CofferIndex *self,
 GPtrArray *coffer_index_list_packs (CofferIndex *self);
 void coffer_index_remove_packs (CofferIndex *self, GHashTable *pack_hex_set);
 void coffer_index_mark_all_pending (CofferIndex *self);
+GHashTable *coffer_index_get_pack_ends (CofferIndex *self);
 
 char *coffer_index_file_name (GBytes *file);
 char *coffer_index_object_name (const char *machine_id, const char *name);

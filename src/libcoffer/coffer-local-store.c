@@ -402,7 +402,8 @@ vault_lock (Vault *vault, int tmp_fd, GError **error)
   g_mutex_lock (&vault_lock_mutex);
 
   /* Open for writing: an exclusive lock on NFS needs it. */
-  fd = openat (tmp_fd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, vault->file_mode);
+  fd = openat (tmp_fd, LOCK_FILE, O_RDWR | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC,
+               vault->file_mode);
   if (fd < 0)
     {
       set_io_error (error, errno, "Cannot lock the vault at %s", vault->root);
@@ -844,15 +845,30 @@ open_object (Vault *vault, const char *name, struct stat *st, GError **error)
   g_auto (AutoFd) fd = -1;
   const char *leaf;
 
+  /* Without O_NONBLOCK, opening a fifo put at an object's name would wait
+   * for a writer forever; the type is checked before a byte is read. */
   parent_fd = open_parent (vault, name, FALSE, &leaf);
   if (parent_fd >= 0)
-    fd = openat (parent_fd, leaf, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    fd = openat (parent_fd, leaf, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
   if (fd < 0 && errno_is_missing (errno))
     set_not_found (error, vault, name);
+  else if (fd < 0 && errno == ELOOP)
+    g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                 "%s in the vault at %s is a symbolic link, not an object Coffer wrote", name,
+                 vault->root);
   else if (fd < 0 || fstat (fd, st) != 0)
     set_io_error (error, errno, "Cannot read %s from the vault at %s", name, vault->root);
+  else if (S_ISDIR (st->st_mode))
+    set_not_found (error, vault, name); /* a folder is a prefix, not an object */
   else if (!S_ISREG (st->st_mode))
-    set_not_found (error, vault, name);
+    g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                 "%s in the vault at %s is not a regular file (%s), not an object Coffer wrote",
+                 name, vault->root,
+                 S_ISFIFO (st->st_mode)   ? "a fifo"
+                 : S_ISSOCK (st->st_mode) ? "a socket"
+                                          : "a device");
+  else if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) != 0)
+    set_io_error (error, errno, "Cannot read %s from the vault at %s", name, vault->root);
   else
     return g_steal_fd (&fd);
 
@@ -1035,6 +1051,82 @@ coffer_local_store_delete (CofferStore *store,
   return sync_folder (&vault, parent_fd, error);
 }
 
+/* A rename within the vault's folder, so that a fifo or anything else
+ * that cannot be read moves too. */
+static gboolean
+coffer_local_store_move (CofferStore *store,
+                         const char *name,
+                         const char *new_name,
+                         GCancellable *cancellable,
+                         GError **error)
+{
+  CofferLocalStore *self = COFFER_LOCAL_STORE (store);
+  g_auto (Vault) vault = { NULL, -1, 0, 0 };
+  g_auto (AutoFd) from_fd = -1;
+  g_auto (AutoFd) to_fd = -1;
+  g_auto (AutoFd) tmp_fd = -1;
+  const char *from_leaf, *to_leaf;
+  struct stat st;
+  int lock_fd;
+  int result;
+  int saved_errno;
+
+  if (!check_not_reserved (name, error) || !check_not_reserved (new_name, error) ||
+      !vault_open (&vault, self, error))
+    return FALSE;
+
+  from_fd = open_parent (&vault, name, FALSE, &from_leaf);
+  if (from_fd < 0 || fstatat (from_fd, from_leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      if (errno_is_missing (errno))
+        return set_not_found (error, &vault, name);
+      return set_io_error (error, errno, "Cannot move %s in the vault at %s", name, vault.root);
+    }
+  if (S_ISDIR (st.st_mode))
+    return set_not_found (error, &vault, name);
+  to_fd = open_parent (&vault, new_name, TRUE, &to_leaf);
+  if (to_fd < 0)
+    return set_io_error (error, errno, "Cannot move %s to %s in the vault at %s", name, new_name,
+                         vault.root);
+
+  tmp_fd = open_tmp_folder (&vault, error);
+  if (tmp_fd < 0)
+    return FALSE;
+  lock_fd = vault_lock (&vault, tmp_fd, error);
+  if (lock_fd < 0)
+    return FALSE;
+  /* No rename over an object: link, then unlink (a fifo links too). */
+  result = linkat (from_fd, from_leaf, to_fd, to_leaf, 0);
+  saved_errno = errno;
+  if (result != 0 && link_is_unsupported (saved_errno))
+    {
+      result = faccessat (to_fd, to_leaf, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? -1 : 0;
+      saved_errno = EEXIST;
+      if (result == 0)
+        {
+          result = renameat (from_fd, from_leaf, to_fd, to_leaf);
+          saved_errno = errno;
+        }
+    }
+  else if (result == 0 && unlinkat (from_fd, from_leaf, 0) != 0)
+    {
+      result = -1;
+      saved_errno = errno;
+    }
+  vault_unlock (lock_fd);
+
+  if (result != 0 && saved_errno == EEXIST)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_EXISTS, "%s exists already in the vault at %s",
+                   new_name, vault.root);
+      return FALSE;
+    }
+  if (result != 0)
+    return set_io_error (error, saved_errno, "Cannot move %s to %s in the vault at %s", name,
+                         new_name, vault.root);
+  return sync_folder (&vault, to_fd, error) && sync_folder (&vault, from_fd, error);
+}
+
 static int
 compare_entries (gconstpointer a, gconstpointer b)
 {
@@ -1185,6 +1277,7 @@ coffer_local_store_store_iface_init (CofferStoreInterface *iface)
   iface->list = coffer_local_store_list;
   iface->stat = coffer_local_store_stat;
   iface->delete = coffer_local_store_delete;
+  iface->move = coffer_local_store_move;
 }
 
 static void

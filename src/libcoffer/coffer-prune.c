@@ -117,6 +117,11 @@ delete_points (
           continue;
         }
       name = g_strdup_printf ("machines/%s/snapshots/%s", options->machine_id, snapshot->id);
+      /* The catalog hears first: a point it still thought stored would be
+       * reported missing by the next check. */
+      if (options->catalog != NULL &&
+          !coffer_catalog_set_point_state (options->catalog, snapshot->id, "deleted", NULL, error))
+        return FALSE;
       if (!coffer_store_delete_sync (store, name, prune->cancellable, error) &&
           !g_error_matches (*error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
         return FALSE;
@@ -196,7 +201,7 @@ prune_locked (Prune *prune, CofferPruneResult *result, GError **error)
   gpointer id;
 
   report (prune, "Removing expired recovery points…");
-  snapshots = coffer_snapshot_list (options->vault, options->machine_id, options->keys,
+  snapshots = coffer_snapshot_list (options->vault, options->machine_id, options->keys, NULL,
                                     prune->cancellable, error);
   if (snapshots == NULL)
     return FALSE;

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "coffer-backup.h"
+#include "coffer-catalog.h"
 #include "coffer-keys.h"
 #include "coffer-schedule.h"
 #include "coffer-vault.h"
@@ -24,6 +25,8 @@ G_BEGIN_DECLS
  *   naming deleted chunks
  * @progress: (nullable): called at each phase
  * @progress_data: data for @progress
+ * @catalog: (nullable): the agent's catalog, told of each point before it is
+ *   deleted
  * @only_when_expired: stop when no recovery point expired, instead of
  *   reading the index and every tree to find unused packs; the prune after
  *   each backup sets it, so an unchanged backup stays quick, and leaves the
@@ -44,6 +47,7 @@ typedef struct
   CofferBackupProgressFunc progress;
   gpointer progress_data;
   gboolean only_when_expired;
+  CofferCatalog *catalog;
 } CofferPruneOptions;
 
 /**

@@ -16,6 +16,7 @@
 #include "coffer-credentials.h"
 #include "coffer-crypto.h"
 #include "coffer-error.h"
+#include "coffer-index-loader.h"
 #include "coffer-json-util.h"
 #include "coffer-paths.h"
 #include "coffer-proxy.h"
@@ -123,6 +124,7 @@ coffer_machine_unlock_keys (CofferVault *vault,
   g_autofree char *prefix = keys_prefix (machine_id);
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GError) last_error = NULL;
+  g_autoptr (GError) damage = NULL;
 
   entries = coffer_store_list_sync (coffer_vault_get_store (vault), prefix, cancellable, error);
   if (entries == NULL)
@@ -136,24 +138,34 @@ coffer_machine_unlock_keys (CofferVault *vault,
 
       g_clear_error (&last_error);
       wrapped = coffer_store_get_sync (coffer_vault_get_store (vault), entry->name, 0, -1, NULL,
-                                       cancellable, error);
-      if (wrapped == NULL)
-        return NULL;
-      keys = coffer_master_keys_unwrap (wrapped, passphrase, &last_error);
+                                       cancellable, &last_error);
+      if (wrapped != NULL)
+        keys = coffer_master_keys_unwrap (wrapped, passphrase, &last_error);
+      else
+        keys = NULL;
       if (keys != NULL)
         {
           if (out_key_name != NULL)
             *out_key_name = g_strdup (entry->name);
           return keys;
         }
+      if (coffer_error_stops_reading (last_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&last_error));
+          return NULL;
+        }
+      /* A damaged key object costs only itself: another may open. */
       if (!g_error_matches (last_error, COFFER_ERROR, COFFER_ERROR_WRONG_PASSPHRASE))
         {
-          g_propagate_prefixed_error (error, g_steal_pointer (&last_error), "%s: ", entry->name);
-          return NULL;
+          g_prefix_error (&last_error, "%s: ", entry->name);
+          g_clear_error (&damage);
+          damage = g_steal_pointer (&last_error);
         }
     }
 
-  if (entries->len == 0)
+  if (damage != NULL)
+    g_propagate_error (error, g_steal_pointer (&damage));
+  else if (entries->len == 0)
     g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
                  "The vault holds no keys for this server (%s is empty).", prefix);
   else
@@ -161,14 +173,27 @@ coffer_machine_unlock_keys (CofferVault *vault,
   return NULL;
 }
 
-static gboolean
-put_keys (CofferVault *vault,
-          const char *machine_id,
-          const CofferMasterKeys *keys,
-          const char *passphrase,
-          char **out_name,
-          GCancellable *cancellable,
-          GError **error)
+/**
+ * coffer_machine_put_keys:
+ * @vault: the vault
+ * @machine_id: whose keys
+ * @keys: the master keys
+ * @passphrase: the passphrase to wrap them with
+ * @out_name: (out) (optional): the new key object's name
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Writes a new key object, machines/ID/keys/KEY-ID: the keys wrapped by
+ * the passphrase (scrypt, about half a second).
+ */
+gboolean
+coffer_machine_put_keys (CofferVault *vault,
+                         const char *machine_id,
+                         const CofferMasterKeys *keys,
+                         const char *passphrase,
+                         char **out_name,
+                         GCancellable *cancellable,
+                         GError **error)
 {
   g_autofree char *key_id = coffer_random_hex (16);
   g_autofree char *prefix = keys_prefix (machine_id);
@@ -184,13 +209,98 @@ put_keys (CofferVault *vault,
   return TRUE;
 }
 
-/* machines/ID/config: the parameters the backup engine needs, encrypted. */
-static gboolean
-put_config (CofferVault *vault,
-            const char *machine_id,
-            const CofferMasterKeys *keys,
-            GCancellable *cancellable,
-            GError **error)
+static void
+config_key (const CofferMasterKeys *keys, guint8 key[32])
+{
+  coffer_hmac_sha256 (keys->encryption, COFFER_KEY_SIZE, "config", strlen ("config"), key);
+}
+
+/**
+ * coffer_machine_config_read:
+ * @vault: the vault
+ * @machine_id: whose config
+ * @keys: that machine's keys
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads and checks machines/ID/config: it must open with the machine's
+ * keys and name the chunker and compression this version writes with.
+ *
+ * Returns: %FALSE with @error set (%COFFER_ERROR_CORRUPT naming it when
+ *   damaged, %COFFER_ERROR_NEWER_FORMAT, %COFFER_ERROR_NOT_FOUND, …)
+ */
+gboolean
+coffer_machine_config_read (CofferVault *vault,
+                            const char *machine_id,
+                            const CofferMasterKeys *keys,
+                            GCancellable *cancellable,
+                            GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("machines/%s/config", machine_id);
+  g_autoptr (GBytes) sealed = NULL;
+  g_autoptr (GBytes) plain = NULL;
+  g_autoptr (JsonObject) object = NULL;
+  JsonObject *chunker;
+  gint64 format = 0;
+  guint8 key[32];
+
+  sealed =
+      coffer_store_get_sync (coffer_vault_get_store (vault), name, 0, -1, NULL, cancellable, error);
+  if (sealed == NULL)
+    return FALSE;
+  config_key (keys, key);
+  plain = coffer_gcm_open (key, sealed, CONFIG_AAD, strlen (CONFIG_AAD), error);
+  memset (key, 0, sizeof key);
+  if (plain == NULL || (object = coffer_json_parse_object (plain, name, error)) == NULL ||
+      !coffer_json_get_int (object, "format", name, &format, error))
+    {
+      g_prefix_error (error, "%s: ", name);
+      return FALSE;
+    }
+  if (format > 1)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_NEWER_FORMAT,
+                   "%s was made by a newer version of Coffer.", name);
+      return FALSE;
+    }
+  chunker = json_object_get_member (object, "chunker") != NULL &&
+                    JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "chunker"))
+                ? json_object_get_object_member (object, "chunker")
+                : NULL;
+  if (chunker == NULL ||
+      g_strcmp0 (json_object_get_string_member_with_default (chunker, "algorithm", ""),
+                 "fastcdc-2020") != 0 ||
+      json_object_get_int_member_with_default (chunker, "min", 0) != 256 * 1024 ||
+      json_object_get_int_member_with_default (chunker, "avg", 0) != 1024 * 1024 ||
+      json_object_get_int_member_with_default (chunker, "max", 0) != 4 * 1024 * 1024)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "%s is damaged: its chunker parameters are not the ones Coffer uses", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * coffer_machine_config_put:
+ * @vault: the vault
+ * @machine_id: whose config
+ * @keys: that machine's keys
+ * @replace: replace what is there (a repair); otherwise the object must not
+ *   exist
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Writes machines/ID/config: the parameters the backup engine needs,
+ * encrypted.
+ */
+gboolean
+coffer_machine_config_put (CofferVault *vault,
+                           const char *machine_id,
+                           const CofferMasterKeys *keys,
+                           gboolean replace,
+                           GCancellable *cancellable,
+                           GError **error)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (GBytes) plain = NULL;
@@ -217,11 +327,12 @@ put_config (CofferVault *vault,
   json_builder_end_object (builder);
   plain = coffer_json_to_bytes (builder);
 
-  coffer_hmac_sha256 (keys->encryption, COFFER_KEY_SIZE, "config", strlen ("config"), key);
+  config_key (keys, key);
   sealed = coffer_gcm_seal (key, plain, CONFIG_AAD, strlen (CONFIG_AAD));
   memset (key, 0, sizeof key);
-  return coffer_store_put_sync (coffer_vault_get_store (vault), name, sealed, COFFER_PUT_IF_ABSENT,
-                                NULL, NULL, cancellable, error);
+  return coffer_store_put_sync (coffer_vault_get_store (vault), name, sealed,
+                                replace ? COFFER_PUT_ALWAYS : COFFER_PUT_IF_ABSENT, NULL, NULL,
+                                cancellable, error);
 }
 
 static CofferMachineInfo *
@@ -519,8 +630,9 @@ coffer_register_sync (CofferCatalog *catalog,
       machine->registered_at = now;
     }
   if ((!request->existing &&
-       (!put_keys (vault, machine->id, keys, request->passphrase, NULL, cancellable, error) ||
-        !put_config (vault, machine->id, keys, cancellable, error))) ||
+       (!coffer_machine_put_keys (vault, machine->id, keys, request->passphrase, NULL, cancellable,
+                                  error) ||
+        !coffer_machine_config_put (vault, machine->id, keys, FALSE, cancellable, error))) ||
       !coffer_vault_put_machine (vault, machine, !request->existing, cancellable, error))
     {
       coffer_secret_clear (state_dir, COFFER_SECRET_PASSPHRASE, machine->id, NULL, NULL);
@@ -598,6 +710,37 @@ coffer_open_registered_vault_throttled (CofferCatalog *catalog,
                                         GCancellable *cancellable,
                                         GError **error)
 {
+  return coffer_open_registered_vault_full (catalog, throttle, FALSE, NULL, out_registration,
+                                            cancellable, error);
+}
+
+/**
+ * coffer_open_registered_vault_full:
+ * @catalog: the agent's catalog
+ * @throttle: (nullable): the throttle every byte to or from the vault passes
+ *   through; %NULL for none
+ * @for_repair: open a vault whose vault.json is damaged from the copy the
+ *   catalog keeps (%COFFER_SETTING_VAULT_DOCUMENT), for a repair to write
+ *   it again
+ * @out_damage: (out) (optional): with @for_repair, why vault.json could not
+ *   be read, or %NULL when it could
+ * @out_registration: (out) (optional): the registration
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * As coffer_open_registered_vault_throttled().
+ *
+ * Returns: (transfer full): the vault this machine is registered to
+ */
+CofferVault *
+coffer_open_registered_vault_full (CofferCatalog *catalog,
+                                   CofferThrottle *throttle,
+                                   gboolean for_repair,
+                                   char **out_damage,
+                                   CofferRegistration **out_registration,
+                                   GCancellable *cancellable,
+                                   GError **error)
+{
   g_autoptr (CofferRegistration) registration = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GBytes) descriptor_bytes = NULL;
@@ -643,8 +786,28 @@ coffer_open_registered_vault_throttled (CofferCatalog *catalog,
       store = coffer_throttled_store_new (inner, throttle);
       g_object_unref (inner);
     }
-  vault = coffer_vault_open (store, registration->vault_id, cancellable, error);
-  if (vault != NULL && out_registration != NULL)
+  vault = coffer_vault_open (store, registration->vault_id, cancellable, &local_error);
+  if (vault == NULL && for_repair &&
+      g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_CORRUPT))
+    {
+      g_autofree char *copy =
+          coffer_catalog_get_setting (catalog, COFFER_SETTING_VAULT_DOCUMENT, NULL);
+
+      if (copy != NULL)
+        {
+          g_autoptr (GBytes) bytes = g_bytes_new (copy, strlen (copy));
+
+          vault = coffer_vault_open_from_copy (store, bytes, registration->vault_id, NULL);
+          if (vault != NULL && out_damage != NULL)
+            *out_damage = g_strdup (local_error->message);
+        }
+    }
+  if (vault == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (out_registration != NULL)
     *out_registration = g_steal_pointer (&registration);
   return vault;
 }
@@ -743,8 +906,8 @@ coffer_change_passphrase_sync (CofferCatalog *catalog,
 
   prefix = keys_prefix (registration->machine_id);
   old_keys = coffer_store_list_sync (coffer_vault_get_store (vault), prefix, cancellable, error);
-  if (old_keys == NULL || !put_keys (vault, registration->machine_id, keys, new_passphrase,
-                                     &new_name, cancellable, error))
+  if (old_keys == NULL || !coffer_machine_put_keys (vault, registration->machine_id, keys,
+                                                    new_passphrase, &new_name, cancellable, error))
     return FALSE;
 
   if (!coffer_secret_store (state_dir, COFFER_SECRET_PASSPHRASE, registration->machine_id,

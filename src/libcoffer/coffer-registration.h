@@ -15,6 +15,11 @@ G_BEGIN_DECLS
 #define COFFER_SETTING_STORE "store"               /* the store descriptor, JSON */
 #define COFFER_SETTING_CACHE_FOLDER "cache-folder" /* absolute path */
 #define COFFER_SETTING_SECRET_BACKEND "secret-backend"
+/* Copies of what a repair may need to write again: vault.json (JSON) and
+ * this machine's key object (its name, then base64 of its bytes, wrapped
+ * by the passphrase). */
+#define COFFER_SETTING_VAULT_DOCUMENT "vault-document"
+#define COFFER_SETTING_KEYS_DOCUMENT "keys-document"
 
 /**
  * CofferRegisterRequest:
@@ -74,5 +79,32 @@ CofferMasterKeys *coffer_machine_unlock_keys (CofferVault *vault,
                                               GCancellable *cancellable,
                                               GError **error);
 gboolean coffer_cache_folder_check (const char *path, GError **error);
+
+gboolean coffer_machine_put_keys (CofferVault *vault,
+                                  const char *machine_id,
+                                  const CofferMasterKeys *keys,
+                                  const char *passphrase,
+                                  char **out_name,
+                                  GCancellable *cancellable,
+                                  GError **error);
+gboolean coffer_machine_config_read (CofferVault *vault,
+                                     const char *machine_id,
+                                     const CofferMasterKeys *keys,
+                                     GCancellable *cancellable,
+                                     GError **error);
+gboolean coffer_machine_config_put (CofferVault *vault,
+                                    const char *machine_id,
+                                    const CofferMasterKeys *keys,
+                                    gboolean replace,
+                                    GCancellable *cancellable,
+                                    GError **error);
+
+CofferVault *coffer_open_registered_vault_full (CofferCatalog *catalog,
+                                                CofferThrottle *throttle,
+                                                gboolean for_repair,
+                                                char **out_damage,
+                                                CofferRegistration **out_registration,
+                                                GCancellable *cancellable,
+                                                GError **error);
 
 G_END_DECLS

@@ -239,7 +239,9 @@ file_lookup (const char *state_dir, CofferSecretKind kind, const char *id, GErro
   char *secret = NULL;
   int fd;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  /* O_NONBLOCK: a fifo at the name must not hang the agent; its type is
+   * refused below. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     {
       if (errno != ENOENT)

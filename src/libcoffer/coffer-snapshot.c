@@ -12,7 +12,9 @@
 #include "coffer-blob.h"
 #include "coffer-crypto.h"
 #include "coffer-error.h"
+#include "coffer-index-loader.h"
 #include "coffer-json-util.h"
+#include "coffer-backup.h"
 
 #include <string.h>
 
@@ -164,6 +166,42 @@ parse_snapshot (const char *id, GBytes *plain, GError **error)
   return g_steal_pointer (&snapshot);
 }
 
+/* Reads, checks and parses the point @object, named @id. */
+static CofferSnapshot *
+read_snapshot (CofferVault *vault,
+               const char *object,
+               const char *id,
+               const guint8 key[32],
+               GCancellable *cancellable,
+               GError **error)
+{
+  g_autoptr (GBytes) sealed = NULL;
+  g_autoptr (GBytes) plain = NULL;
+  g_autofree char *digest = NULL;
+
+  if (strlen (id) != 64)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "its name is not a recovery point's name");
+      return NULL;
+    }
+  sealed = coffer_store_get_sync (coffer_vault_get_store (vault), object, 0, -1, NULL, cancellable,
+                                  error);
+  if (sealed == NULL)
+    return NULL;
+  digest = coffer_sha256_hex_bytes (sealed);
+  if (!g_str_equal (digest, id))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "its name is not the hash of its contents");
+      return NULL;
+    }
+  plain = coffer_gcm_open (key, sealed, SNAPSHOT_AAD, strlen (SNAPSHOT_AAD), error);
+  if (plain == NULL)
+    return NULL;
+  return parse_snapshot (id, plain, error);
+}
+
 static int
 compare_time (gconstpointer a, gconstpointer b)
 {
@@ -178,11 +216,17 @@ compare_time (gconstpointer a, gconstpointer b)
  * @vault: the vault
  * @machine_id: whose points
  * @keys: that machine's keys
+ * @damaged: (nullable) (element-type CofferFailedItem): where to add each
+ *   point that cannot be read, or %NULL
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Reads every recovery point of a machine. A damaged point is an error
- * naming it.
+ * Reads every recovery point of a machine. Each point is read on its own:
+ * with @damaged, a damaged or foreign one (or one that is not a file) is
+ * added there, naming it, and the others are returned; without, it is an
+ * error naming it (prune wants to know before it deletes anything). An
+ * error that is about more than one object (the vault gone, a newer
+ * format, a cancellation) is always an error.
  *
  * Returns: (transfer container) (element-type CofferSnapshot): the points,
  *   oldest first
@@ -191,6 +235,7 @@ GPtrArray *
 coffer_snapshot_list (CofferVault *vault,
                       const char *machine_id,
                       const CofferMasterKeys *keys,
+                      GPtrArray *damaged,
                       GCancellable *cancellable,
                       GError **error)
 {
@@ -208,36 +253,34 @@ coffer_snapshot_list (CofferVault *vault,
   for (guint i = 0; i < entries->len; i++)
     {
       CofferStoreEntry *entry = g_ptr_array_index (entries, i);
-      const char *id = entry->name + strlen (prefix);
-      g_autoptr (GBytes) sealed = NULL;
-      g_autoptr (GBytes) plain = NULL;
-      g_autofree char *digest = NULL;
+      g_autoptr (GError) local_error = NULL;
       CofferSnapshot *snapshot;
 
-      sealed = coffer_store_get_sync (coffer_vault_get_store (vault), entry->name, 0, -1, NULL,
-                                      cancellable, error);
-      if (sealed == NULL)
-        goto failed;
-      digest = coffer_sha256_hex_bytes (sealed);
-      plain = coffer_gcm_open (key, sealed, SNAPSHOT_AAD, strlen (SNAPSHOT_AAD), error);
-      if (!g_str_equal (digest, id) && plain != NULL)
+      snapshot = read_snapshot (vault, entry->name, entry->name + strlen (prefix), key, cancellable,
+                                &local_error);
+      if (snapshot != NULL)
         {
-          g_clear_pointer (&plain, g_bytes_unref);
-          g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
-                       "its name is not the hash of its contents");
+          g_ptr_array_add (snapshots, snapshot);
+          continue;
         }
-      if (plain == NULL || (snapshot = parse_snapshot (id, plain, error)) == NULL)
+      if (g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
+        continue; /* deleted since the listing: a prune */
+      if (damaged != NULL && !coffer_error_stops_reading (local_error))
         {
-          g_prefix_error (error, "Recovery point %s: ", entry->name);
-          goto failed;
+          CofferFailedItem *item = g_new0 (CofferFailedItem, 1);
+
+          item->path = g_strdup (entry->name);
+          item->reason =
+              g_strdup_printf ("Recovery point is damaged or foreign: %s", local_error->message);
+          g_ptr_array_add (damaged, item);
+          continue;
         }
-      g_ptr_array_add (snapshots, snapshot);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  "Recovery point %s: ", entry->name);
+      memset (key, 0, sizeof key);
+      return NULL;
     }
   memset (key, 0, sizeof key);
   g_ptr_array_sort (snapshots, compare_time);
   return g_steal_pointer (&snapshots);
-
-failed:
-  memset (key, 0, sizeof key);
-  return NULL;
 }

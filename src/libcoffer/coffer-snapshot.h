@@ -49,6 +49,7 @@ gboolean coffer_snapshot_put (CofferVault *vault,
 GPtrArray *coffer_snapshot_list (CofferVault *vault,
                                  const char *machine_id,
                                  const CofferMasterKeys *keys,
+                                 GPtrArray *damaged,
                                  GCancellable *cancellable,
                                  GError **error);
 

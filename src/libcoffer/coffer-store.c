@@ -420,6 +420,51 @@ coffer_store_delete_sync (CofferStore *self,
   return COFFER_STORE_GET_IFACE (self)->delete (self, name, cancellable, error);
 }
 
+/**
+ * coffer_store_move_sync:
+ * @self: a #CofferStore
+ * @name: an object's name
+ * @new_name: the name it gets; nothing may have it yet
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Moves an object to another name: repair puts what it cannot use out of
+ * the way this way, never deleting it. The object is copied first and
+ * deleted once the copy is stored, unless the store can rename.
+ *
+ * Returns: %TRUE when moved; %COFFER_ERROR_NOT_FOUND when there is nothing
+ *   at @name, %COFFER_ERROR_EXISTS when @new_name is taken
+ */
+gboolean
+coffer_store_move_sync (CofferStore *self,
+                        const char *name,
+                        const char *new_name,
+                        GCancellable *cancellable,
+                        GError **error)
+{
+  CofferStoreInterface *iface;
+  g_autoptr (GBytes) bytes = NULL;
+
+  g_return_val_if_fail (COFFER_IS_STORE (self), FALSE);
+  g_return_val_if_fail (name != NULL && new_name != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (!check_name (name, error) || !check_name (new_name, error))
+    return FALSE;
+
+  iface = COFFER_STORE_GET_IFACE (self);
+  if (iface->move != NULL)
+    return iface->move (self, name, new_name, cancellable, error);
+
+  bytes = coffer_store_get_sync (self, name, 0, -1, NULL, cancellable, error);
+  if (bytes == NULL || !coffer_store_put_sync (self, new_name, bytes, COFFER_PUT_IF_ABSENT, NULL,
+                                               NULL, cancellable, error))
+    return FALSE;
+  return coffer_store_delete_sync (self, name, cancellable, error);
+}
+
 /* The arguments of one asynchronous operation, and the etag it produced,
  * which the _finish functions hand over. */
 typedef struct

@@ -101,6 +101,15 @@ struct _CofferStoreInterface
   guint (*get_retries) (CofferStore *self);
   /* Optional: the store's clock, Unix microseconds (see coffer_store_get_time()). */
   gint64 (*get_time) (CofferStore *self);
+  /* Optional: gives the object @name the name @new_name, which must not
+   * exist (COFFER_ERROR_EXISTS otherwise); works on whatever a folder holds
+   * at @name, a fifo included. Without it, coffer_store_move_sync() copies
+   * and deletes. */
+  gboolean (*move) (CofferStore *self,
+                    const char *name,
+                    const char *new_name,
+                    GCancellable *cancellable,
+                    GError **error);
 };
 
 char *coffer_store_describe (CofferStore *self);
@@ -135,6 +144,11 @@ gboolean coffer_store_delete_sync (CofferStore *self,
                                    const char *name,
                                    GCancellable *cancellable,
                                    GError **error);
+gboolean coffer_store_move_sync (CofferStore *self,
+                                 const char *name,
+                                 const char *new_name,
+                                 GCancellable *cancellable,
+                                 GError **error);
 
 void coffer_store_put_async (CofferStore *self,
                              const char *name,

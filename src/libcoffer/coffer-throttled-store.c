@@ -253,6 +253,17 @@ throttled_delete (CofferStore *store, const char *name, GCancellable *cancellabl
   return coffer_store_delete_sync (COFFER_THROTTLED_STORE (store)->inner, name, cancellable, error);
 }
 
+static gboolean
+throttled_move (CofferStore *store,
+                const char *name,
+                const char *new_name,
+                GCancellable *cancellable,
+                GError **error)
+{
+  return coffer_store_move_sync (COFFER_THROTTLED_STORE (store)->inner, name, new_name, cancellable,
+                                 error);
+}
+
 static guint
 throttled_get_concurrency (CofferStore *store)
 {
@@ -280,6 +291,7 @@ coffer_throttled_store_iface_init (CofferStoreInterface *iface)
   iface->list = throttled_list;
   iface->stat = throttled_stat;
   iface->delete = throttled_delete;
+  iface->move = throttled_move;
   iface->get_concurrency = throttled_get_concurrency;
   iface->get_retries = throttled_get_retries;
   iface->get_time = throttled_get_time;

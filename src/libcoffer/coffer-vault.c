@@ -11,6 +11,7 @@
 #include "coffer-vault.h"
 
 #include "coffer-error.h"
+#include "coffer-index-loader.h"
 #include "coffer-json-util.h"
 
 #include <string.h>
@@ -247,36 +248,17 @@ coffer_vault_create (CofferStore *store,
  *
  * Returns: (transfer full): the vault
  */
-CofferVault *
-coffer_vault_open (CofferStore *store,
-                   const char *expected_id,
-                   GCancellable *cancellable,
-                   GError **error)
+static CofferMachineInfo *parse_machine (GBytes *bytes, const char *etag, GError **error);
+
+/* Parses vault.json's @bytes (from @where) into a vault on @store. */
+static CofferVault *
+parse_vault (
+    CofferStore *store, GBytes *bytes, const char *where, const char *expected_id, GError **error)
 {
   g_autoptr (CofferVault) self = NULL;
-  g_autoptr (GBytes) bytes = NULL;
   g_autoptr (JsonObject) object = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *where = NULL;
-  g_autofree char *etag = NULL;
   gint64 min_reader = 0;
   const char *id, *name, *region, *redundancy;
-
-  g_return_val_if_fail (COFFER_IS_STORE (store), NULL);
-
-  where = coffer_store_describe (store);
-  bytes = coffer_store_get_sync (store, VAULT_JSON, 0, -1, &etag, cancellable, &local_error);
-  if (bytes == NULL)
-    {
-      if (g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
-        g_set_error (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE,
-                     "The vault at %s cannot be reached (is the drive connected?): it holds no "
-                     "vault.json.",
-                     where);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
 
   object = coffer_json_parse_object (bytes, "vault.json", error);
   if (object == NULL ||
@@ -312,10 +294,170 @@ coffer_vault_open (CofferStore *store,
   self->name = g_strdup (name);
   self->region = g_strdup (region);
   self->redundancy = g_strdup (redundancy);
-  self->etag = g_steal_pointer (&etag);
   if (!coffer_json_get_time (object, "created", "vault.json", &self->created, error))
     return NULL;
   return g_steal_pointer (&self);
+}
+
+CofferVault *
+coffer_vault_open (CofferStore *store,
+                   const char *expected_id,
+                   GCancellable *cancellable,
+                   GError **error)
+{
+  g_autoptr (CofferVault) self = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *where = NULL;
+  g_autofree char *etag = NULL;
+
+  g_return_val_if_fail (COFFER_IS_STORE (store), NULL);
+
+  where = coffer_store_describe (store);
+  bytes = coffer_store_get_sync (store, VAULT_JSON, 0, -1, &etag, cancellable, &local_error);
+  if (bytes == NULL)
+    {
+      if (g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
+        g_set_error (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE,
+                     "The vault at %s cannot be reached (is the drive connected?): it holds no "
+                     "vault.json.",
+                     where);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  self = parse_vault (store, bytes, where, expected_id, &local_error);
+  if (self == NULL)
+    {
+      if (g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_CORRUPT))
+        g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                    "vault.json at %s is damaged (coffer check --repair rewrites "
+                                    "it): ",
+                                    where);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  self->etag = g_steal_pointer (&etag);
+  return g_steal_pointer (&self);
+}
+
+/**
+ * coffer_vault_open_from_copy:
+ * @store: the store the vault is in
+ * @copy: a copy of the vault's vault.json, from coffer_vault_get_document()
+ * @expected_id: the vault id the copy must have
+ * @error: return location for a #GError
+ *
+ * A vault whose own vault.json is damaged, opened from a copy kept
+ * elsewhere, so that a repair can write it again
+ * (coffer_vault_put_document()). Reads nothing from @store.
+ *
+ * Returns: (transfer full): the vault
+ */
+CofferVault *
+coffer_vault_open_from_copy (CofferStore *store,
+                             GBytes *copy,
+                             const char *expected_id,
+                             GError **error)
+{
+  g_autofree char *where = NULL;
+
+  g_return_val_if_fail (COFFER_IS_STORE (store), NULL);
+  g_return_val_if_fail (copy != NULL && expected_id != NULL, NULL);
+
+  where = coffer_store_describe (store);
+  return parse_vault (store, copy, where, expected_id, error);
+}
+
+/**
+ * coffer_vault_get_document:
+ * @self: a #CofferVault
+ *
+ * Returns: (transfer full): what the vault's vault.json holds, as written
+ *   anew: a copy to keep for coffer_vault_open_from_copy()
+ */
+GBytes *
+coffer_vault_get_document (CofferVault *self)
+{
+  g_return_val_if_fail (COFFER_IS_VAULT (self), NULL);
+  return vault_json (self);
+}
+
+/**
+ * coffer_vault_put_document:
+ * @self: a #CofferVault
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Writes vault.json from what @self knows, replacing whatever is there:
+ * the repair of a damaged vault.json.
+ */
+gboolean
+coffer_vault_put_document (CofferVault *self, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree char *etag = NULL;
+
+  g_return_val_if_fail (COFFER_IS_VAULT (self), FALSE);
+
+  bytes = vault_json (self);
+  if (!coffer_store_put_sync (self->store, VAULT_JSON, bytes, COFFER_PUT_ALWAYS, NULL, &etag,
+                              cancellable, error))
+    return FALSE;
+  g_free (self->etag);
+  self->etag = g_steal_pointer (&etag);
+  return TRUE;
+}
+
+/**
+ * coffer_vault_read_machine:
+ * @self: a #CofferVault
+ * @machine_id: a machine's id
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads one machine's machine.json.
+ *
+ * Returns: (transfer full): the machine, or %NULL with @error set
+ *   (%COFFER_ERROR_NOT_FOUND, %COFFER_ERROR_CORRUPT naming it, …)
+ */
+CofferMachineInfo *
+coffer_vault_read_machine (CofferVault *self,
+                           const char *machine_id,
+                           GCancellable *cancellable,
+                           GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("machines/%s/machine.json", machine_id);
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree char *etag = NULL;
+  CofferMachineInfo *info;
+
+  g_return_val_if_fail (COFFER_IS_VAULT (self), NULL);
+
+  bytes = coffer_store_get_sync (self->store, name, 0, -1, &etag, cancellable, error);
+  if (bytes == NULL)
+    return NULL;
+  info = parse_machine (bytes, etag, error);
+  if (info == NULL)
+    {
+      g_prefix_error (error, "%s: ", name);
+      if (error != NULL && (*error)->domain != COFFER_ERROR)
+        {
+          g_autoptr (GError) other = g_steal_pointer (error);
+          g_set_error_literal (error, COFFER_ERROR, COFFER_ERROR_CORRUPT, other->message);
+        }
+      return NULL;
+    }
+  if (!g_str_equal (info->id, machine_id))
+    {
+      coffer_machine_info_free (info);
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "%s is damaged: it names another machine", name);
+      return NULL;
+    }
+  return info;
 }
 
 CofferStore *
@@ -462,28 +604,24 @@ coffer_vault_list_machines (CofferVault *self, GCancellable *cancellable, GError
     {
       CofferStoreEntry *entry = g_ptr_array_index (entries, i);
       g_auto (GStrv) parts = g_strsplit (entry->name, "/", -1);
-      g_autoptr (GBytes) bytes = NULL;
-      g_autofree char *etag = NULL;
+      g_autoptr (GError) local_error = NULL;
       CofferMachineInfo *info;
 
       if (g_strv_length (parts) != 3 || !g_str_equal (parts[2], "machine.json"))
         continue;
 
-      bytes = coffer_store_get_sync (self->store, entry->name, 0, -1, &etag, cancellable, error);
-      if (bytes == NULL)
-        return NULL;
-      info = parse_machine (bytes, etag, error);
+      /* One machine's damaged machine.json does not hide the others. */
+      info = coffer_vault_read_machine (self, parts[1], cancellable, &local_error);
       if (info == NULL)
         {
-          g_prefix_error (error, "%s: ", entry->name);
-          return NULL;
-        }
-      if (!g_str_equal (info->id, parts[1]))
-        {
-          coffer_machine_info_free (info);
-          g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
-                       "%s is damaged: it names another machine", entry->name);
-          return NULL;
+          if (coffer_error_stops_reading (local_error))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return NULL;
+            }
+          g_message ("Skipping %s: %s", entry->name, local_error->message);
+          g_clear_error (&local_error);
+          continue;
         }
       g_ptr_array_add (machines, info);
     }

@@ -55,6 +55,17 @@ CofferVault *coffer_vault_open (CofferStore *store,
                                 GCancellable *cancellable,
                                 GError **error);
 
+CofferVault *coffer_vault_open_from_copy (CofferStore *store,
+                                          GBytes *copy,
+                                          const char *expected_id,
+                                          GError **error);
+GBytes *coffer_vault_get_document (CofferVault *self);
+gboolean coffer_vault_put_document (CofferVault *self, GCancellable *cancellable, GError **error);
+CofferMachineInfo *coffer_vault_read_machine (CofferVault *self,
+                                              const char *machine_id,
+                                              GCancellable *cancellable,
+                                              GError **error);
+
 CofferStore *coffer_vault_get_store (CofferVault *self);
 const char *coffer_vault_get_id (CofferVault *self);
 const char *coffer_vault_get_name (CofferVault *self);
