@@ -66,15 +66,18 @@ typedef struct
   CofferStore *store;
   CofferIndex *index;
   CofferIndexReport *index_report;
-  GHashTable *users;      /* blob id (32 bytes) → GPtrArray of paths needing it */
-  GHashTable *trees_seen; /* tree ids walked */
-  GPtrArray *points;      /* CofferSnapshot, intact */
-  GHashTable *bad_points; /* object names of damaged points */
-  GHashTable *bad_packs;  /* object names of packs with damage found by reading them */
-  GHashTable *bad_keys;   /* object names of key objects that do not open */
-  gboolean good_key;      /* one key object opens with the passphrase */
-  gboolean bad_machine;   /* machine.json damaged or missing */
-  gboolean bad_config;    /* config damaged or missing */
+  GHashTable *users;            /* blob id (32 bytes) → GPtrArray of paths needing it */
+  GHashTable *trees_seen;       /* tree ids walked */
+  GPtrArray *points;            /* CofferSnapshot, intact */
+  GHashTable *bad_points;       /* object names of damaged points */
+  GHashTable *bad_packs;        /* object names of packs with damage found by reading them */
+  GHashTable *bad_keys;         /* object names of key objects that do not open */
+  GPtrArray *damaged_known;     /* ids of damaged points the catalog recorded */
+  GHashTable *scanned;          /* packs no index file names (64 hex digits) */
+  GHashTable *unindexed_needed; /* of those, the ones a point needs */
+  gboolean good_key;            /* one key object opens with the passphrase */
+  gboolean bad_machine;         /* machine.json damaged or missing */
+  gboolean bad_config;          /* config damaged or missing */
   gboolean bad_credentials;
   CofferCheckResult *result;
   GCancellable *cancellable;
@@ -328,6 +331,28 @@ read_blob (Check *check, const guint8 *id, CofferBlobType type, GError **error)
                                          check->cancellable, error);
 }
 
+/* A point needs blob @id: when only a pack's own header names it (no index
+ * file does), the index is damaged, though nothing is lost. */
+static void
+note_unindexed (Check *check, const guint8 *id)
+{
+  CofferBlobLocation where;
+  g_autofree char *pack = NULL;
+  g_autofree char *object = NULL;
+  gpointer name;
+
+  if (g_hash_table_size (check->scanned) == 0 || !coffer_index_lookup (check->index, id, &where))
+    return;
+  pack = coffer_blob_id_to_hex (where.pack);
+  if (!g_hash_table_lookup_extended (check->scanned, pack, &name, NULL) ||
+      !g_hash_table_add (check->unindexed_needed, name))
+    return;
+  object = coffer_pack_object_name (check->options->machine_id, pack);
+  add_item (check->result->problems, object,
+            "No index file names this pack, which recovery points need: an index file is "
+            "missing or damaged. The data is intact; a repair writes the index again.");
+}
+
 /* Walks a tree; returns FALSE with @error set only when reading cannot go
  * on. *damaged is set when something the tree needs is not there. */
 static gboolean
@@ -344,6 +369,7 @@ walk_tree (Check *check, const guint8 *tree_id, const char *path, gboolean *dama
     return TRUE; /* an identical folder, checked already (and reported once) */
 
   add_user (check, tree_id, path);
+  note_unindexed (check, tree_id);
   plain = read_blob (check, tree_id, COFFER_BLOB_TREE, &local_error);
   if (plain != NULL)
     nodes = coffer_tree_parse (plain, &local_error);
@@ -376,6 +402,7 @@ walk_tree (Check *check, const guint8 *tree_id, const char *path, gboolean *dama
           const guint8 *id = &g_array_index (node->chunks, guint8, c * COFFER_BLOB_ID_SIZE);
 
           add_user (check, id, child);
+          note_unindexed (check, id);
           if (!coffer_index_contains (check->index, id))
             {
               g_autofree char *chunk = coffer_blob_id_to_hex (id);
@@ -424,8 +451,16 @@ check_points (Check *check, GError **error)
       g_autofree char *object = NULL;
       g_autofree char *when = NULL;
 
-      if (!g_str_equal (known->state, "stored") || g_hash_table_contains (present, known->id))
+      if (!g_str_equal (known->state, "stored"))
         continue;
+      if (g_hash_table_contains (present, known->id))
+        {
+          /* Damaged: a repair moves it away, and the catalog gives it up. */
+          object = g_strconcat (prefix, known->id, NULL);
+          if (g_hash_table_contains (check->bad_points, object))
+            g_ptr_array_add (check->damaged_known, g_strdup (known->id));
+          continue;
+        }
       object = g_strconcat (prefix, known->id, NULL);
       when = format_point_time (known->time);
       add_itemf (check->result->problems, object,
@@ -526,8 +561,13 @@ check_packs (Check *check, gboolean read_data, GError **error)
   check->result->packs = index_report->packs->len;
   for (guint i = 0; i < index_report->scanned_packs->len; i++)
     {
-      g_autofree char *object = coffer_pack_object_name (
-          check->options->machine_id, g_ptr_array_index (index_report->scanned_packs, i));
+      g_autofree char *object = NULL;
+
+      if (g_hash_table_contains (check->unindexed_needed,
+                                 g_ptr_array_index (index_report->scanned_packs, i)))
+        continue;
+      object = coffer_pack_object_name (check->options->machine_id,
+                                        g_ptr_array_index (index_report->scanned_packs, i));
       add_item (check->result->notes, object,
                 "No index file names this pack; its own header was read. The next backup "
                 "indexes it, or the next prune removes it if no point needs it.");
@@ -563,6 +603,9 @@ check_clear (Check *check)
   g_clear_pointer (&check->bad_points, g_hash_table_unref);
   g_clear_pointer (&check->bad_packs, g_hash_table_unref);
   g_clear_pointer (&check->bad_keys, g_hash_table_unref);
+  g_clear_pointer (&check->damaged_known, g_ptr_array_unref);
+  g_clear_pointer (&check->scanned, g_hash_table_unref);
+  g_clear_pointer (&check->unindexed_needed, g_hash_table_unref);
 }
 
 static gboolean
@@ -577,6 +620,9 @@ check_pass (Check *check, gboolean read_data, GError **error)
   check->bad_points = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   check->bad_packs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   check->bad_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  check->damaged_known = g_ptr_array_new_with_free_func (g_free);
+  check->scanned = g_hash_table_new (g_str_hash, g_str_equal);
+  check->unindexed_needed = g_hash_table_new (g_str_hash, g_str_equal);
 
   if (!check_documents (check, error))
     return FALSE;
@@ -591,6 +637,8 @@ check_pass (Check *check, gboolean read_data, GError **error)
       CofferFailedItem *item = g_ptr_array_index (check->index_report->problems, i);
       add_item (check->result->problems, item->path, item->reason);
     }
+  for (guint i = 0; i < check->index_report->scanned_packs->len; i++)
+    g_hash_table_add (check->scanned, g_ptr_array_index (check->index_report->scanned_packs, i));
 
   return check_points (check, error) && check_packs (check, read_data, error);
 }
@@ -1049,7 +1097,8 @@ rewrite_tree (Rewrite *rewrite,
       return TRUE;
     }
   tree = coffer_tree_serialize (kept);
-  coffer_blob_id (check->options->keys, g_bytes_get_data (tree, &size), size, out_id);
+  size = g_bytes_get_size (tree);
+  coffer_blob_id (check->options->keys, g_bytes_get_data (tree, NULL), size, out_id);
   g_hash_table_insert (rewrite->rewritten, g_memdup2 (id, COFFER_BLOB_ID_SIZE),
                        g_memdup2 (out_id, COFFER_BLOB_ID_SIZE));
   if (coffer_index_contains (rewrite->index, out_id))
@@ -1257,6 +1306,9 @@ repair (Check *check, GError **error)
   for (guint i = 0; i < check->result->points_lost->len; i++)
     add_itemf (check->result->repairs, g_ptr_array_index (check->result->points_lost, i),
                "This recovery point is gone from the vault; it is forgotten.");
+  for (guint i = 0; i < check->damaged_known->len; i++)
+    g_ptr_array_add (check->result->points_lost,
+                     g_strdup (g_ptr_array_index (check->damaged_known, i)));
   return TRUE;
 }
 
