@@ -26,6 +26,7 @@ agent_points_free (AgentPoints *points)
   g_free (points->instance_id);
   g_clear_pointer (&points->keys, coffer_master_keys_free);
   g_clear_pointer (&points->snapshots, g_ptr_array_unref);
+  g_clear_pointer (&points->newest_missing, coffer_catalog_point_free);
   g_free (points);
 }
 
@@ -83,6 +84,46 @@ unlock_other (AgentPoints *points,
   return TRUE;
 }
 
+/* This machine's newest point as the catalog recorded it, when it is newer
+ * than every point in the vault and the vault lacks it: "latest" would
+ * quietly be an older point. */
+static CofferCatalogPoint *
+newest_missing (CofferCatalog *catalog, AgentPoints *points)
+{
+  g_autoptr (GPtrArray) known = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 newest_stored = G_MININT64;
+  gint64 newest_time = G_MININT64;
+  guint newest = G_MAXUINT;
+
+  known = coffer_catalog_list_points (catalog, points->machine_id, &error);
+  if (known == NULL)
+    {
+      g_warning ("%s", error->message);
+      return NULL;
+    }
+  for (guint i = 0; i < points->snapshots->len; i++)
+    newest_stored =
+        MAX (newest_stored, ((CofferSnapshot *) g_ptr_array_index (points->snapshots, i))->time);
+  for (guint i = 0; i < known->len; i++)
+    {
+      CofferCatalogPoint *point = g_ptr_array_index (known, i);
+      gboolean present = FALSE;
+
+      if (!g_str_equal (point->state, "stored") || point->time < newest_stored)
+        continue;
+      for (guint s = 0; s < points->snapshots->len && !present; s++)
+        present = g_str_equal (((CofferSnapshot *) g_ptr_array_index (points->snapshots, s))->id,
+                               point->id);
+      if (!present && point->time > newest_time)
+        {
+          newest = i;
+          newest_time = point->time;
+        }
+    }
+  return newest != G_MAXUINT ? g_ptr_array_steal_index (known, newest) : NULL;
+}
+
 /**
  * agent_points_open:
  * @catalog: the agent's catalog
@@ -136,6 +177,8 @@ agent_points_open (CofferCatalog *catalog,
       CofferFailedItem *item = g_ptr_array_index (damaged, i);
       g_message ("%s: %s (coffer check --repair mends this)", item->path, item->reason);
     }
+  if (points->machine_id != NULL && g_strcmp0 (points->machine_id, registration->machine_id) == 0)
+    points->newest_missing = newest_missing (catalog, points);
   return g_steal_pointer (&points);
 }
 
@@ -156,6 +199,18 @@ agent_points_resolve (AgentPoints *points, const char *point, GError **error)
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
                    "Server “%s” has no recovery points yet.", points->machine_name);
+      return NULL;
+    }
+  if (g_str_equal (point, "latest") && points->newest_missing != NULL)
+    {
+      g_autoptr (GDateTime) time = g_date_time_new_from_unix_local (points->newest_missing->time);
+      g_autofree char *when = g_date_time_format (time, "%Y-%m-%d %H:%M:%S");
+
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "The newest recovery point, of %s, is missing from the vault, so “latest” "
+                   "would recover an older one. Run “coffer check --repair”, or name the point "
+                   "to recover from (coffer recover points).",
+                   when);
       return NULL;
     }
   if (g_str_equal (point, "latest"))

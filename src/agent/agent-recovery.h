@@ -15,6 +15,8 @@ G_BEGIN_DECLS
  * @instance_id: this installation's instance id (for locks)
  * @keys: that machine's keys
  * @snapshots: (element-type CofferSnapshot): its recovery points, oldest first
+ * @newest_missing: (nullable): this machine's newest point as the catalog
+ *   recorded it, when the vault no longer holds it ("latest" is then refused)
  *
  * The recovery points of this machine, or of another machine of the vault
  * unlocked with its passphrase.
@@ -27,6 +29,7 @@ typedef struct
   char *instance_id;
   CofferMasterKeys *keys;
   GPtrArray *snapshots;
+  CofferCatalogPoint *newest_missing;
 } AgentPoints;
 
 void agent_points_free (AgentPoints *points);
