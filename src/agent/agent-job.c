@@ -473,6 +473,7 @@ unlock (CofferCatalog *catalog,
   g_autoptr (CofferVault) vault = NULL;
   g_autofree char *passphrase = NULL;
   g_autofree char *key_name = NULL;
+  g_autofree char *copy = NULL;
   g_autoptr (GError) local_error = NULL;
   CofferSecretBackend backend;
 
@@ -481,7 +482,10 @@ unlock (CofferCatalog *catalog,
   if (vault == NULL)
     return FALSE;
 
-  if (out_passphrase == NULL)
+  /* The cached keys, unless the catalog has no copy of the key object yet
+   * (registered before it kept one): that unlock makes it. */
+  if (out_passphrase == NULL &&
+      (copy = coffer_catalog_get_setting (catalog, COFFER_SETTING_KEYS_DOCUMENT, NULL)) != NULL)
     {
       g_mutex_lock (&keys_lock);
       if (keys_cached != NULL && g_strcmp0 (keys_machine, registration->machine_id) == 0)
@@ -1134,7 +1138,6 @@ backup_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_boolean (outer, TRUE);
   g_object_unref (outer);
 }
-
 
 /**
  * agent_job_run_backup:
