@@ -852,10 +852,6 @@ open_object (Vault *vault, const char *name, struct stat *st, GError **error)
     fd = openat (parent_fd, leaf, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
   if (fd < 0 && errno_is_missing (errno))
     set_not_found (error, vault, name);
-  else if (fd < 0 && errno == ELOOP)
-    g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
-                 "%s in the vault at %s is a symbolic link, not an object Coffer wrote", name,
-                 vault->root);
   else if (fd < 0 || fstat (fd, st) != 0)
     set_io_error (error, errno, "Cannot read %s from the vault at %s", name, vault->root);
   else if (S_ISDIR (st->st_mode))
@@ -1219,7 +1215,12 @@ list_folder (Vault *vault,
             ok = set_io_error (error, errno, "Cannot list %s in the vault at %s", child_path,
                                vault->root);
         }
-      /* Symbolic links and special files are not objects. */
+      else if (!S_ISLNK (st.st_mode))
+        /* A fifo, socket or device is no object Coffer wrote, but it is
+         * listed, so that a check reports it (reading it fails at once)
+         * and a repair moves it out of the way. Symbolic links are never
+         * followed, and not there as far as the store is concerned. */
+        g_ptr_array_add (entries, entry_from_stat (name, &st));
     }
 
   closedir (dir);
