@@ -10,6 +10,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -886,6 +887,283 @@ test_throttled_upload (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_subprocess_get_exit_status (backup), ==, 0);
 }
 
+/* The container's store, opened as the agent opens it: the test's hands
+ * on the vault, through the Blob API. */
+static CofferStore *
+open_store (Fixture *fixture, const char *container)
+{
+  CofferAzureConfig config = {
+    .endpoint = fixture->endpoint,
+    .account = (char *) ACCOUNT,
+    .container = (char *) container,
+    .auth = COFFER_AZURE_AUTH_SHARED_KEY,
+    .secret = (char *) ACCOUNT_KEY,
+    .concurrency = 4,
+  };
+  g_autoptr (GError) error = NULL;
+  CofferStore *store = coffer_azure_store_new (&config, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+static GPtrArray *
+list_objects (CofferStore *store, const char *prefix)
+{
+  g_autoptr (GError) error = NULL;
+  GPtrArray *entries = coffer_store_list_sync (store, prefix, NULL, &error);
+
+  g_assert_no_error (error);
+  return entries;
+}
+
+/* The failed items of the job a `--wait` command started (its "… job N
+ * started."), as `coffer job show N --json` lists them. */
+static GPtrArray *
+job_items (CofferTestAgent *agent, const char *started)
+{
+  g_auto (GStrv) lines = g_strsplit (started, "\n", -1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *id = NULL;
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) coffer_failed_item_free);
+  JsonArray *failed;
+
+  for (guint i = 0; lines[i] != NULL && id == NULL; i++)
+    {
+      guint64 number = 0;
+
+      if (sscanf (lines[i], "%*s job %" G_GUINT64_FORMAT " started.", &number) == 1)
+        id = g_strdup_printf ("%" G_GUINT64_FORMAT, number);
+    }
+  g_assert_nonnull (id);
+  g_assert_cmpint (run_cli (agent, &out, NULL, "job", "show", id, "--json", NULL), ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  failed = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                         "failed-items");
+  for (guint i = 0; failed != NULL && i < json_array_get_length (failed); i++)
+    {
+      JsonObject *object = json_array_get_object_element (failed, i);
+      CofferFailedItem *item = g_new0 (CofferFailedItem, 1);
+
+      item->path = g_strdup (json_object_get_string_member_with_default (object, "path", ""));
+      item->reason = g_strdup (json_object_get_string_member_with_default (object, "reason", ""));
+      g_test_message ("job %s: %s: %s", id, item->path, item->reason);
+      g_ptr_array_add (items, item);
+    }
+  return items;
+}
+
+static gboolean
+items_mention (GPtrArray *items, const char *text)
+{
+  for (guint i = 0; i < items->len; i++)
+    {
+      CofferFailedItem *item = g_ptr_array_index (items, i);
+
+      if (strstr (item->path, text) != NULL || strstr (item->reason, text) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A vault damaged through the Blob API — a flipped byte in a data pack,
+ * a deleted index file — is found, repaired and recovered from as a folder
+ * vault is: each move of the repair is a Get, a Put and a Delete Blob here. */
+static void
+test_repair_of_a_damaged_vault (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *credentials = create_vault (fixture, "Mended-Vault", "mended");
+  g_autofree char *passphrase = write_passphrase (fixture, "pass", "a passphrase for repairs");
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *sub = g_build_filename (source, "sub", NULL);
+  g_autofree char *target = g_build_filename (fixture->work, "recovered", NULL);
+  const char *files[] = { "big.bin", "notes.txt", "sub/list.txt", "sub/small.bin" };
+  g_autoptr (CofferTestAgent) agent = start_machine (fixture, "alpha");
+  g_autoptr (CofferStore) store = open_store (fixture, "mended");
+  g_autoptr (GPtrArray) objects = NULL;
+  g_autoptr (GPtrArray) packs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) indexes = g_ptr_array_new ();
+  g_autoptr (GPtrArray) damaged = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+  g_autoptr (GPtrArray) repaired = NULL;
+  g_autoptr (GPtrArray) lost = g_ptr_array_new ();
+  g_autoptr (GBytes) original = NULL;
+  g_autoptr (GBytes) flipped = NULL;
+  g_autoptr (GBytes) moved = NULL;
+  g_autoptr (CofferStoreEntry) gone = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTimer) timer = g_timer_new ();
+  g_autofree char *moved_name = NULL;
+  g_autofree char *out = NULL;
+  CofferStoreEntry *pack = NULL;
+  guint8 *bytes;
+  gsize size;
+
+  register_machine (fixture, agent, credentials, passphrase, "alpha");
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  {
+    g_autofree char *big = g_build_filename (source, files[0], NULL);
+    g_autofree char *notes = g_build_filename (source, files[1], NULL);
+    g_autofree char *list = g_build_filename (source, files[2], NULL);
+    g_autofree char *small = g_build_filename (source, files[3], NULL);
+
+    /* About 20 chunks of 1 MiB: one full data pack of 16 MiB and another. */
+    write_random_file (big, 20 * 1024 * 1024);
+    g_assert_true (g_file_set_contents (notes, "remember the milk\n", -1, NULL));
+    g_assert_true (g_file_set_contents (list, "eggs\nflour\nbutter\n", -1, NULL));
+    write_random_file (small, 64 * 1024);
+  }
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "policy", "set", "--add", source, NULL), ==, 0);
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "backup", "--wait", NULL), ==, 0);
+
+  /* The packs and index files, as the Blob API lists them. */
+  objects = list_objects (store, "machines/");
+  for (guint i = 0; i < objects->len; i++)
+    {
+      CofferStoreEntry *entry = g_ptr_array_index (objects, i);
+
+      if (strstr (entry->name, "/data/") != NULL)
+        g_ptr_array_add (packs, entry);
+      else if (strstr (entry->name, "/index/") != NULL)
+        g_ptr_array_add (indexes, entry);
+    }
+  /* Two data packs at least, and a tree pack. */
+  g_assert_cmpuint (packs->len, >=, 3);
+  g_assert_cmpuint (indexes->len, >=, 1);
+  for (guint i = 0; i < packs->len; i++)
+    {
+      CofferStoreEntry *entry = g_ptr_array_index (packs, i);
+
+      if (pack == NULL || entry->size > pack->size)
+        pack = entry;
+    }
+  g_assert_cmpuint (pack->size, >=, 15 * 1024 * 1024);
+
+  /* The largest pack, a data pack, gets a flipped byte 1 MiB in: inside
+   * one of big.bin's blobs (the other files are smaller than that), not in
+   * the header at its end. Put Blob over it, as another writer could. */
+  original = coffer_store_get_sync (store, pack->name, 0, -1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  bytes = g_bytes_unref_to_data (g_bytes_ref (original), &size);
+  g_assert_cmpuint (size, ==, pack->size);
+  bytes[1024 * 1024] ^= 0x20;
+  flipped = g_bytes_new_take (bytes, size);
+  g_assert_true (coffer_store_put_sync (store, pack->name, flipped, COFFER_PUT_ALWAYS, NULL, NULL,
+                                        NULL, &error));
+  g_assert_no_error (error);
+  /* And an index file goes: the index must come from the packs' headers. */
+  g_assert_true (coffer_store_delete_sync (store, ((CofferStoreEntry *) indexes->pdata[0])->name,
+                                           NULL, &error));
+  g_assert_no_error (error);
+
+  /* The check finds the damage and names the pack. */
+  g_assert_cmpint (run_cli (agent, &out, NULL, "check", "--read-data", "--wait", NULL), ==, 1);
+  found = job_items (agent, out);
+  g_assert_true (items_mention (found, strrchr (pack->name, '/') + 1));
+  g_clear_pointer (&out, g_free);
+
+  /* The repair mends it, "completed with warnings", and names what is lost. */
+  g_assert_cmpint (run_cli (agent, &out, NULL, "check", "--repair", "--wait", NULL), ==, 3);
+  repaired = job_items (agent, out);
+  g_clear_pointer (&out, g_free);
+  for (guint i = 0; i < repaired->len; i++)
+    {
+      CofferFailedItem *item = g_ptr_array_index (repaired, i);
+
+      if (g_str_has_prefix (item->reason, "Lost from the recovery point"))
+        g_ptr_array_add (lost, item->path);
+    }
+  g_assert_cmpuint (lost->len, ==, 1);
+  {
+    g_autofree char *big = g_build_filename (source, files[0], NULL);
+    g_assert_cmpstr (g_ptr_array_index (lost, 0), ==, big);
+  }
+
+  /* The damaged pack's bytes moved under damaged/, its name is free. */
+  moved_name = g_strconcat ("damaged/", pack->name, NULL);
+  damaged = list_objects (store, "damaged/");
+  {
+    gboolean listed = FALSE;
+
+    for (guint i = 0; i < damaged->len; i++)
+      listed |= g_str_equal (((CofferStoreEntry *) damaged->pdata[i])->name, moved_name);
+    g_assert_true (listed);
+  }
+  moved = coffer_store_get_sync (store, moved_name, 0, -1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (moved, flipped));
+  gone = coffer_store_stat_sync (store, pack->name, NULL, &error);
+  g_assert_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND);
+  g_assert_null (gone);
+  g_clear_error (&error);
+  {
+    g_autoptr (GPtrArray) after = list_objects (store, "machines/");
+    guint index_files = 0;
+
+    for (guint i = 0; i < after->len; i++)
+      index_files += strstr (((CofferStoreEntry *) after->pdata[i])->name, "/index/") != NULL;
+    g_assert_cmpuint (index_files, >=, 1);
+  }
+
+  /* The vault checks clean. */
+  g_assert_cmpint (run_cli (agent, &out, NULL, "check", "--read-data", "--wait", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "No damage found"));
+  g_clear_pointer (&out, g_free);
+
+  /* Every file but the lost one comes back, identical. */
+  g_assert_cmpint (g_mkdir (target, 0700), ==, 0);
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "recover", "run", "latest", source, "--to", target,
+                            "--wait", NULL),
+                   ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (source, files[i], NULL);
+      g_autofree char *restored = g_build_filename (target, "source", files[i], NULL);
+      gboolean is_lost = FALSE;
+
+      for (guint n = 0; n < lost->len; n++)
+        is_lost |= g_str_equal (g_ptr_array_index (lost, n), path);
+      if (is_lost)
+        g_assert_false (g_file_test (restored, G_FILE_TEST_EXISTS));
+      else
+        assert_same_file (path, restored);
+    }
+
+  /* A second repair finds nothing. */
+  g_assert_cmpint (run_cli (agent, NULL, NULL, "check", "--repair", "--wait", NULL), ==, 0);
+
+  /* The move a repair makes is a copy and a delete here: it never replaces
+   * what damaged/ holds (a repair then tries NAME.1), and says when there
+   * is nothing to move. */
+  {
+    g_autoptr (GBytes) probe = g_bytes_new_static ("probe", 5);
+    g_autoptr (GBytes) kept = NULL;
+    g_autoptr (CofferStoreEntry) left = NULL;
+
+    g_assert_true (
+        coffer_store_put_sync (store, "probe", probe, COFFER_PUT_ALWAYS, NULL, NULL, NULL, &error));
+    g_assert_false (coffer_store_move_sync (store, "probe", moved_name, NULL, &error));
+    g_assert_error (error, COFFER_ERROR, COFFER_ERROR_EXISTS);
+    g_clear_error (&error);
+    kept = coffer_store_get_sync (store, moved_name, 0, -1, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (kept, flipped));
+    g_assert_false (coffer_store_move_sync (store, pack->name, "damaged/elsewhere", NULL, &error));
+    g_assert_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_assert_true (coffer_store_move_sync (store, "probe", "damaged/probe", NULL, &error));
+    g_assert_no_error (error);
+    left = coffer_store_stat_sync (store, "probe", NULL, &error);
+    g_assert_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+  g_test_message ("Backed up, damaged, repaired and recovered in %.1f s",
+                  g_timer_elapsed (timer, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -906,6 +1184,7 @@ main (int argc, char **argv)
   ADD ("shared-access-signature", test_shared_access_signature);
   ADD ("untrusted-certificate-is-refused", test_untrusted_certificate_is_refused);
   ADD ("throttled-upload", test_throttled_upload);
+  ADD ("repair-of-a-damaged-vault", test_repair_of_a_damaged_vault);
 #undef ADD
 
   return g_test_run ();
