@@ -847,6 +847,16 @@ stamp_from_stat (CofferFileStamp *stamp, const struct stat *st, guint64 fsid)
   stamp->ctime_ns = st->st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_ctim.tv_nsec;
 }
 
+/* The files cache's key for a file: its path, or NULL — its filesystem
+ * and inode — when it has several names. Walkers meet a hardlink's names
+ * in no set order, and whichever they meet first holds its content: the
+ * row the last backup wrote must be found under any of them. */
+static const char *
+cache_key (const char *path, const struct stat *st)
+{
+  return st->st_nlink > 1 ? NULL : path;
+}
+
 /* The file's chunks from the files cache when it is unchanged and every
  * chunk is in the index: the walker then need not open it. Its row stays as
  * it is: writing it again would change nothing. */
@@ -857,7 +867,7 @@ take_from_cache (Backup *backup, const char *path, const struct stat *st, guint6
   g_autoptr (GArray) cached = NULL;
 
   stamp_from_stat (&stamp, st, fsid);
-  cached = coffer_files_cache_lookup (backup->files_cache, path, &stamp);
+  cached = coffer_files_cache_lookup (backup->files_cache, cache_key (path, st), &stamp);
   if (cached == NULL || !all_known (backup, cached))
     return NULL;
   return g_steal_pointer (&cached);
@@ -924,7 +934,8 @@ file_process (Backup *backup, FileTask *task)
        * A sparse file is read again each time: the cache keeps no holes. */
       if (now - before.st_mtim.tv_sec > 1 && now - before.st_ctim.tv_sec > 1 &&
           task->node->extents == NULL)
-        coffer_files_cache_stage (backup->files_cache, task->path, &stamp, task->node->chunks);
+        coffer_files_cache_stage (backup->files_cache, cache_key (task->path, &task->st), &stamp,
+                                  task->node->chunks);
     }
 
 done:

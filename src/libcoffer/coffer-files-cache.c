@@ -2,14 +2,17 @@
  *
  * An SQLite database in the cache folder (files-MACHINE.sqlite): for each
  * path, the stamp (filesystem id, inode, size, mtime and ctime in ns) it had
- * when it was last read, and the chunk ids of its content. A file whose stamp
- * matches is not read again — provided every chunk is still in the index,
- * which the caller checks. Rows of a backup are staged in memory and written
- * only once its recovery point is in the vault, so a failed backup never
- * leaves rows that name chunks no point holds: they may be written ahead
- * (coffer_files_cache_prepare()), while the last packs are uploaded, but in
- * a transaction committed only then. Everything here can be rebuilt
- * (by reading the files again); a damaged cache is simply started afresh.
+ * when it was last read, and the chunk ids of its content. A file with
+ * several names has its row under its filesystem id and inode instead (the
+ * links table), so that it is found whichever of its names a backup meets
+ * first. A file whose stamp matches is not read again — provided every
+ * chunk is still in the index, which the caller checks. Rows of a backup
+ * are staged in memory and written only once its recovery point is in the
+ * vault, so a failed backup never leaves rows that name chunks no point
+ * holds: they may be written ahead (coffer_files_cache_prepare()), while
+ * the last packs are uploaded, but in a transaction committed only then.
+ * Everything here can be rebuilt (by reading the files again); a damaged
+ * cache is simply started afresh.
  */
 #include "config.h"
 
@@ -25,7 +28,7 @@
 
 typedef struct
 {
-  char *path;
+  char *path; /* NULL: a row of the links table */
   CofferFileStamp stamp;
   GArray *chunks;
 } StagedRow;
@@ -34,10 +37,11 @@ struct _CofferFilesCache
 {
   GMutex lock;
   sqlite3 *db;
-  sqlite3_stmt *lookup;
-  GArray *staged;    /* StagedRow */
-  gint empty;        /* no rows committed: lookups need not ask (atomic) */
-  gboolean prepared; /* staged rows written in a transaction still open */
+  sqlite3_stmt *lookup;      /* by path */
+  sqlite3_stmt *lookup_link; /* by filesystem id and inode */
+  GArray *staged;            /* StagedRow */
+  gint empty;                /* no rows committed: lookups need not ask (atomic) */
+  gboolean prepared;         /* staged rows written in a transaction still open */
 };
 
 static void
@@ -65,8 +69,11 @@ end_reading (CofferFilesCache *self)
 }
 
 /* Rows written before version 2 may describe sparse files without their
- * holes: they are dropped, which costs one full read of the files. */
-#define CACHE_VERSION 2
+ * holes: they are dropped, which costs one full read of the files.
+ * Version 3 keeps the rows of files with several names in the links table;
+ * the rows version 2 wrote for them under a path are simply not asked for
+ * again, so the upgrade keeps every row. */
+#define CACHE_VERSION 3
 
 static gboolean
 upgrade_db (sqlite3 *db)
@@ -83,8 +90,9 @@ upgrade_db (sqlite3 *db)
   if (version >= CACHE_VERSION)
     return TRUE;
   return sqlite3_exec (db,
-                       "BEGIN IMMEDIATE; DELETE FROM files; "
-                       "PRAGMA user_version = " G_STRINGIFY (CACHE_VERSION) "; COMMIT",
+                       version < 2 ? "BEGIN IMMEDIATE; DELETE FROM files; DELETE FROM links; "
+                                     "PRAGMA user_version = " G_STRINGIFY (CACHE_VERSION) "; COMMIT"
+                                   : "PRAGMA user_version = " G_STRINGIFY (CACHE_VERSION),
                        NULL, NULL, NULL) == SQLITE_OK;
 }
 
@@ -94,7 +102,8 @@ has_rows (sqlite3 *db)
   sqlite3_stmt *stmt = NULL;
   gboolean rows = TRUE; /* when in doubt, look */
 
-  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM files LIMIT 1", -1, &stmt, NULL) == SQLITE_OK)
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM files UNION ALL SELECT 1 FROM links LIMIT 1", -1,
+                          &stmt, NULL) == SQLITE_OK)
     rows = sqlite3_step (stmt) != SQLITE_DONE;
   sqlite3_finalize (stmt);
   return rows;
@@ -118,13 +127,23 @@ open_db (CofferFilesCache *self, const char *path, GError **error)
                     "  fsid INTEGER NOT NULL, inode INTEGER NOT NULL, size INTEGER NOT NULL,"
                     "  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
                     "  chunks BLOB NOT NULL"
+                    ") WITHOUT ROWID;"
+                    "CREATE TABLE IF NOT EXISTS links ("
+                    "  fsid INTEGER NOT NULL, inode INTEGER NOT NULL, size INTEGER NOT NULL,"
+                    "  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+                    "  chunks BLOB NOT NULL,"
+                    "  PRIMARY KEY (fsid, inode)"
                     ") WITHOUT ROWID",
                     NULL, NULL, NULL) != SQLITE_OK ||
       !upgrade_db (self->db) ||
       sqlite3_prepare_v2 (self->db,
                           "SELECT fsid, inode, size, mtime_ns, ctime_ns, chunks FROM files "
                           "WHERE path = ?1",
-                          -1, &self->lookup, NULL) != SQLITE_OK)
+                          -1, &self->lookup, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2 (self->db,
+                          "SELECT fsid, inode, size, mtime_ns, ctime_ns, chunks FROM links "
+                          "WHERE fsid = ?1 AND inode = ?2",
+                          -1, &self->lookup_link, NULL) != SQLITE_OK)
     return sqlite_error (self->db, "Cannot open", error);
   g_chmod (path, 0600);
   g_atomic_int_set (&self->empty, !has_rows (self->db));
@@ -138,6 +157,7 @@ coffer_files_cache_free (CofferFilesCache *self)
     return;
 
   g_clear_pointer (&self->lookup, sqlite3_finalize);
+  g_clear_pointer (&self->lookup_link, sqlite3_finalize);
   g_clear_pointer (&self->db, sqlite3_close);
   g_clear_pointer (&self->staged, g_array_unref);
   g_mutex_clear (&self->lock);
@@ -171,6 +191,7 @@ coffer_files_cache_open (const char *cache_dir, const char *machine_id, GError *
       /* Rebuildable: a damaged cache costs one full read, nothing else. */
       g_warning ("Starting a new files cache: %s", local_error->message);
       g_clear_pointer (&self->lookup, sqlite3_finalize);
+      g_clear_pointer (&self->lookup_link, sqlite3_finalize);
       g_clear_pointer (&self->db, sqlite3_close);
       g_unlink (path);
       if (!open_db (self, path, error))
@@ -214,7 +235,9 @@ lock_for_lookup (CofferFilesCache *self)
 /**
  * coffer_files_cache_lookup:
  * @self: a #CofferFilesCache
- * @path: a file's absolute path
+ * @path: (nullable): a file's absolute path, or %NULL for a file with
+ *   several names: its row is then the one of its filesystem id and inode,
+ *   whichever name it was staged under
  * @stamp: what the file's stat says now
  *
  * Returns: (transfer full) (nullable): the chunk ids of the file's content
@@ -224,6 +247,7 @@ GArray *
 coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const CofferFileStamp *stamp)
 {
   GArray *chunks = NULL;
+  sqlite3_stmt *lookup;
 
   /* A first backup asks for every file: an empty cache answers at once
    * (it stays empty until the backup commits). */
@@ -234,17 +258,24 @@ coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const Coffe
    * its own would ask the file's size and header again. */
   if (sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "BEGIN", NULL, NULL, NULL);
-  sqlite3_reset (self->lookup);
-  sqlite3_bind_text (self->lookup, 1, path, -1, SQLITE_STATIC);
-  if (sqlite3_step (self->lookup) == SQLITE_ROW &&
-      (guint64) sqlite3_column_int64 (self->lookup, 0) == stamp->fsid &&
-      (guint64) sqlite3_column_int64 (self->lookup, 1) == stamp->inode &&
-      (guint64) sqlite3_column_int64 (self->lookup, 2) == stamp->size &&
-      sqlite3_column_int64 (self->lookup, 3) == stamp->mtime_ns &&
-      sqlite3_column_int64 (self->lookup, 4) == stamp->ctime_ns)
+  lookup = path != NULL ? self->lookup : self->lookup_link;
+  sqlite3_reset (lookup);
+  if (path != NULL)
+    sqlite3_bind_text (lookup, 1, path, -1, SQLITE_STATIC);
+  else
     {
-      const void *blob = sqlite3_column_blob (self->lookup, 5);
-      int bytes = sqlite3_column_bytes (self->lookup, 5);
+      sqlite3_bind_int64 (lookup, 1, stamp->fsid);
+      sqlite3_bind_int64 (lookup, 2, stamp->inode);
+    }
+  if (sqlite3_step (lookup) == SQLITE_ROW &&
+      (guint64) sqlite3_column_int64 (lookup, 0) == stamp->fsid &&
+      (guint64) sqlite3_column_int64 (lookup, 1) == stamp->inode &&
+      (guint64) sqlite3_column_int64 (lookup, 2) == stamp->size &&
+      sqlite3_column_int64 (lookup, 3) == stamp->mtime_ns &&
+      sqlite3_column_int64 (lookup, 4) == stamp->ctime_ns)
+    {
+      const void *blob = sqlite3_column_blob (lookup, 5);
+      int bytes = sqlite3_column_bytes (lookup, 5);
 
       if (bytes % CHUNK_ID_SIZE == 0 && (blob != NULL || bytes == 0))
         {
@@ -252,8 +283,8 @@ coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const Coffe
           g_array_append_vals (chunks, blob, bytes / CHUNK_ID_SIZE);
         }
     }
-  sqlite3_reset (self->lookup);
-  sqlite3_clear_bindings (self->lookup);
+  sqlite3_reset (lookup);
+  sqlite3_clear_bindings (lookup);
   g_mutex_unlock (&self->lock);
   return chunks;
 }
@@ -261,7 +292,8 @@ coffer_files_cache_lookup (CofferFilesCache *self, const char *path, const Coffe
 /**
  * coffer_files_cache_stage:
  * @self: a #CofferFilesCache
- * @path: a file's absolute path
+ * @path: (nullable): a file's absolute path, or %NULL for a file with
+ *   several names (see coffer_files_cache_lookup())
  * @stamp: its stamp when it was read
  * @chunks: its chunk ids
  *
@@ -280,10 +312,21 @@ coffer_files_cache_stage (CofferFilesCache *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* Rows by path first, in its order, then the links table's rows in
+ * theirs. */
 static int
 compare_rows (gconstpointer a, gconstpointer b)
 {
-  return strcmp (((const StagedRow *) a)->path, ((const StagedRow *) b)->path);
+  const StagedRow *x = a;
+  const StagedRow *y = b;
+
+  if (x->path != NULL && y->path != NULL)
+    return strcmp (x->path, y->path);
+  if (x->path != NULL || y->path != NULL)
+    return x->path != NULL ? -1 : 1;
+  if (x->stamp.fsid != y->stamp.fsid)
+    return x->stamp.fsid < y->stamp.fsid ? -1 : 1;
+  return x->stamp.inode < y->stamp.inode ? -1 : x->stamp.inode > y->stamp.inode;
 }
 
 /* Writes the staged rows, in the transaction it begins unless one is
@@ -291,7 +334,8 @@ compare_rows (gconstpointer a, gconstpointer b)
 static gboolean
 write_staged_locked (CofferFilesCache *self, GError **error)
 {
-  sqlite3_stmt *insert = NULL;
+  sqlite3_stmt *insert_file = NULL;
+  sqlite3_stmt *insert_link = NULL;
   gboolean ok = TRUE;
 
   if (!self->prepared)
@@ -303,15 +347,22 @@ write_staged_locked (CofferFilesCache *self, GError **error)
   /* In the table's order, each row lands next to the one before: the
    * B-tree is walked and split far less than in the workers' order. */
   g_array_sort (self->staged, compare_rows);
-  ok = ok && sqlite3_prepare_v2 (self->db,
-                                 "INSERT OR REPLACE INTO files (path, fsid, inode, size, mtime_ns, "
-                                 "ctime_ns, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                 -1, &insert, NULL) == SQLITE_OK;
+  ok = ok &&
+       sqlite3_prepare_v2 (self->db,
+                           "INSERT OR REPLACE INTO files (path, fsid, inode, size, mtime_ns, "
+                           "ctime_ns, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &insert_file, NULL) == SQLITE_OK &&
+       sqlite3_prepare_v2 (self->db,
+                           "INSERT OR REPLACE INTO links (fsid, inode, size, mtime_ns, ctime_ns, "
+                           "chunks) VALUES (?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &insert_link, NULL) == SQLITE_OK;
   for (guint i = 0; ok && i < self->staged->len; i++)
     {
       StagedRow *row = &g_array_index (self->staged, StagedRow, i);
+      sqlite3_stmt *insert = row->path != NULL ? insert_file : insert_link;
 
-      sqlite3_bind_text (insert, 1, row->path, -1, SQLITE_STATIC);
+      if (row->path != NULL)
+        sqlite3_bind_text (insert, 1, row->path, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (insert, 2, row->stamp.fsid);
       sqlite3_bind_int64 (insert, 3, row->stamp.inode);
       sqlite3_bind_int64 (insert, 4, row->stamp.size);
@@ -322,7 +373,8 @@ write_staged_locked (CofferFilesCache *self, GError **error)
       ok = sqlite3_step (insert) == SQLITE_DONE;
       sqlite3_reset (insert);
     }
-  sqlite3_finalize (insert);
+  sqlite3_finalize (insert_file);
+  sqlite3_finalize (insert_link);
   if (!ok)
     {
       sqlite_error (self->db, "Cannot update", error);
@@ -402,6 +454,28 @@ coffer_files_cache_discard (CofferFilesCache *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* What coffer_files_cache_forget_missing() asks of each row's chunks. */
+typedef struct
+{
+  gboolean (*has_chunk) (const guint8 *id, gpointer user_data);
+  gpointer user_data;
+} ChunkCheck;
+
+/* The SQL function chunks_kept(chunks): 1 when every chunk id of the
+ * blob is still there, 0 otherwise (or when the blob is damaged). */
+static void
+chunks_kept (sqlite3_context *context, int argc, sqlite3_value **argv)
+{
+  const ChunkCheck *check = sqlite3_user_data (context);
+  const guint8 *blob = sqlite3_value_blob (argv[0]);
+  int bytes = sqlite3_value_bytes (argv[0]);
+  gboolean kept = bytes % CHUNK_ID_SIZE == 0 && (blob != NULL || bytes == 0);
+
+  for (int at = 0; kept && at + CHUNK_ID_SIZE <= bytes; at += CHUNK_ID_SIZE)
+    kept = check->has_chunk (blob + at, check->user_data);
+  sqlite3_result_int (context, kept);
+}
+
 /**
  * coffer_files_cache_forget_missing:
  * @self: a #CofferFilesCache
@@ -410,8 +484,9 @@ coffer_files_cache_discard (CofferFilesCache *self)
  * @out_forgotten: (out) (optional): how many rows were dropped
  * @error: return location for a #GError
  *
- * Drops every row that names a chunk @has_chunk no longer finds: prune
- * calls it for the chunks it deleted.
+ * Drops every row, of a path or of a file with several names, that names a
+ * chunk @has_chunk no longer finds: prune calls it for the chunks it
+ * deleted.
  */
 gboolean
 coffer_files_cache_forget_missing (CofferFilesCache *self,
@@ -420,49 +495,31 @@ coffer_files_cache_forget_missing (CofferFilesCache *self,
                                    guint *out_forgotten,
                                    GError **error)
 {
-  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
-  sqlite3_stmt *stmt = NULL;
+  ChunkCheck check = { has_chunk, user_data };
   gboolean ok;
-  int rc = SQLITE_DONE;
+  int changes_before;
 
   g_mutex_lock (&self->lock);
   end_reading (self);
-  ok =
-      sqlite3_prepare_v2 (self->db, "SELECT path, chunks FROM files", -1, &stmt, NULL) == SQLITE_OK;
-  while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  changes_before = sqlite3_total_changes (self->db);
+  ok = sqlite3_create_function (self->db, "chunks_kept", 1, SQLITE_UTF8, &check, chunks_kept, NULL,
+                                NULL) == SQLITE_OK &&
+       sqlite3_exec (self->db,
+                     "BEGIN IMMEDIATE;"
+                     "DELETE FROM files WHERE NOT chunks_kept (chunks);"
+                     "DELETE FROM links WHERE NOT chunks_kept (chunks);"
+                     "COMMIT",
+                     NULL, NULL, NULL) == SQLITE_OK;
+  if (!ok)
     {
-      const guint8 *blob = sqlite3_column_blob (stmt, 1);
-      int bytes = sqlite3_column_bytes (stmt, 1);
-      gboolean missing = bytes % CHUNK_ID_SIZE != 0;
-
-      for (int at = 0; !missing && at + CHUNK_ID_SIZE <= bytes; at += CHUNK_ID_SIZE)
-        missing = !has_chunk (blob + at, user_data);
-      if (missing)
-        g_ptr_array_add (gone, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-    }
-  ok = ok && rc == SQLITE_DONE;
-  sqlite3_finalize (stmt);
-  stmt = NULL;
-  if (ok && gone->len > 0)
-    {
-      ok = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-           sqlite3_prepare_v2 (self->db, "DELETE FROM files WHERE path = ?1", -1, &stmt, NULL) ==
-               SQLITE_OK;
-      for (guint i = 0; ok && i < gone->len; i++)
-        {
-          sqlite3_bind_text (stmt, 1, g_ptr_array_index (gone, i), -1, SQLITE_STATIC);
-          ok = sqlite3_step (stmt) == SQLITE_DONE;
-          sqlite3_reset (stmt);
-        }
-      sqlite3_finalize (stmt);
-      ok = ok && sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
-      if (!ok)
+      sqlite_error (self->db, "Cannot update", error);
+      if (!sqlite3_get_autocommit (self->db))
         sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
     }
-  if (!ok)
-    sqlite_error (self->db, "Cannot update", error);
   else if (out_forgotten != NULL)
-    *out_forgotten = gone->len;
+    *out_forgotten = sqlite3_total_changes (self->db) - changes_before;
+  /* @check lives on this stack: the function must not outlive the call. */
+  sqlite3_create_function (self->db, "chunks_kept", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
   g_mutex_unlock (&self->lock);
   return ok;
 }
