@@ -538,14 +538,17 @@ coffer_master_keys_unwrap (GBytes *wrapped, const char *passphrase, GError **err
   return g_steal_pointer (&keys);
 }
 
+/* How a broken rule ends, in every message about it. */
+#define PASSPHRASE_RULE "a passphrase has 16–1,024 printable ASCII characters"
+
 /**
  * coffer_passphrase_check:
  * @passphrase: a passphrase the user chose
  * @error: return location for a #GError
  *
- * Checks the passphrase rules: at least %COFFER_PASSPHRASE_MIN_LENGTH
- * characters, each printable ASCII (space to tilde). A broken rule is
- * %COFFER_ERROR_WEAK_PASSPHRASE naming it.
+ * Checks the passphrase rules: %COFFER_PASSPHRASE_MIN_LENGTH to
+ * %COFFER_PASSPHRASE_MAX_LENGTH characters, each printable ASCII (space to
+ * tilde). A broken rule is %COFFER_ERROR_WEAK_PASSPHRASE naming it.
  *
  * Returns: %TRUE if @passphrase may be used
  */
@@ -573,7 +576,51 @@ coffer_passphrase_check (const char *passphrase, GError **error)
                            "The passphrase must be at least 16 characters long.");
       return FALSE;
     }
+  if (length > COFFER_PASSPHRASE_MAX_LENGTH)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_WEAK_PASSPHRASE,
+                   "The passphrase is too long (%" G_GSIZE_FORMAT " characters): " PASSPHRASE_RULE
+                   ".",
+                   length);
+      return FALSE;
+    }
   return TRUE;
+}
+
+/**
+ * coffer_passphrase_from_bytes:
+ * @data: a passphrase as a client sent it (D-Bus `ay`)
+ * @size: its length; one trailing NUL (a bytestring's) is not part of it
+ * @error: return location for a #GError
+ *
+ * Takes a passphrase out of a message without copying more than a
+ * passphrase can be: one longer than %COFFER_PASSPHRASE_MAX_LENGTH, or
+ * holding a NUL byte, is %COFFER_ERROR_WEAK_PASSPHRASE saying so. The other
+ * rules are coffer_passphrase_check()'s, for a new passphrase.
+ *
+ * Returns: (transfer full): the passphrase; free with coffer_passphrase_free()
+ */
+char *
+coffer_passphrase_from_bytes (const char *data, gsize size, GError **error)
+{
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+
+  if (size > 0 && data[size - 1] == '\0')
+    size--;
+  if (size > COFFER_PASSPHRASE_MAX_LENGTH)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_WEAK_PASSPHRASE,
+                   "The passphrase is too long (%" G_GSIZE_FORMAT " bytes): " PASSPHRASE_RULE ".",
+                   size);
+      return NULL;
+    }
+  if (size > 0 && memchr (data, '\0', size) != NULL)
+    {
+      g_set_error_literal (error, COFFER_ERROR, COFFER_ERROR_WEAK_PASSPHRASE,
+                           "The passphrase holds a NUL byte: " PASSPHRASE_RULE ".");
+      return NULL;
+    }
+  return g_strndup (size > 0 ? data : "", size);
 }
 
 /**

@@ -6,7 +6,11 @@
 G_BEGIN_DECLS
 
 #define COFFER_KEY_SIZE 32
+/* The passphrase rule: 16 to 1,024 printable ASCII characters (space to
+ * tilde). coffer_passphrase_check() enforces it; the console's passphrase
+ * page shows it as the user types. */
 #define COFFER_PASSPHRASE_MIN_LENGTH 16
+#define COFFER_PASSPHRASE_MAX_LENGTH 1024
 #define COFFER_PASSPHRASE_GENERATED_LENGTH 32
 
 /* scrypt's work factor: calibrated to about half a second within these
@@ -46,6 +50,7 @@ CofferMasterKeys *
 coffer_master_keys_unwrap (GBytes *wrapped, const char *passphrase, GError **error);
 
 gboolean coffer_passphrase_check (const char *passphrase, GError **error);
+char *coffer_passphrase_from_bytes (const char *data, gsize size, GError **error);
 char *coffer_passphrase_generate (void);
 void coffer_passphrase_free (char *passphrase);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (char, coffer_passphrase_free)
