@@ -28,6 +28,12 @@ coffer_json_parse_object (GBytes *bytes, const char *what, GError **error)
   const char *data = g_bytes_get_data (bytes, &size);
   JsonNode *root;
 
+  /* An empty GBytes may have no data at all, which json-glib does not take. */
+  if (data == NULL || size == 0)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT, "%s is damaged: it is empty", what);
+      return NULL;
+    }
   if (!g_utf8_validate (data, size, NULL) ||
       !json_parser_load_from_data (parser, data, size, &local_error))
     {
