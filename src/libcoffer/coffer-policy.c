@@ -21,6 +21,7 @@
 #include "coffer-policy.h"
 
 #include "coffer-error.h"
+#include "coffer-input.h"
 
 #include <fnmatch.h>
 #include <string.h>
@@ -183,10 +184,19 @@ coffer_policy_load (CofferCatalog *catalog, GError **error)
   return g_steal_pointer (&policy);
 }
 
+/* @noun names the kind of text after "as" ("an item"). */
 static gboolean
-check_text (const char *text, const char *what, GError **error)
+check_text (const char *text, const char *what, const char *noun, GError **error)
 {
-  if (text == NULL || *text == '\0' || strlen (text) > 4096 || !g_utf8_validate (text, -1, NULL))
+  if (text != NULL && !g_utf8_validate (text, -1, NULL))
+    {
+      g_autofree char *shown = coffer_input_escape (text, -1);
+
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not valid UTF-8; Coffer cannot take it as %s yet.", shown, noun);
+      return FALSE;
+    }
+  if (text == NULL || *text == '\0' || strlen (text) > 4096)
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
                    "%s must be between 1 and 4,096 bytes of text.", what);
@@ -207,7 +217,7 @@ coffer_policy_check_item (const char *path, GError **error)
 {
   g_autofree char *canonical = NULL;
 
-  if (!check_text (path, "A backup item", error))
+  if (!check_text (path, "A backup item", "an item", error))
     return FALSE;
   if (!g_path_is_absolute (path))
     {
@@ -237,7 +247,7 @@ coffer_policy_check_item (const char *path, GError **error)
 gboolean
 coffer_policy_check_pattern (const char *pattern, GError **error)
 {
-  if (!check_text (pattern, "An exclusion", error))
+  if (!check_text (pattern, "An exclusion", "a pattern", error))
     return FALSE;
   if (pattern[0] != '/' && strchr (pattern, '/') != NULL)
     {
