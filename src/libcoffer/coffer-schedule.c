@@ -224,6 +224,59 @@ check_range (guint32 value, guint32 min, guint32 max, const char *what, GError *
 }
 
 /**
+ * coffer_schedule_parse_retention:
+ * @rule: "daily", "weekly", "monthly" or "yearly"
+ * @text: how many days, weeks, months or years, as a user typed it
+ * @out_value: (out): the number
+ * @error: return location for a #GError
+ *
+ * Reads one retention rule's number and checks it against the rule's range,
+ * as coffer_schedule_check() does (0 turns the rule off). Anything else —
+ * a negative number, a word, a number out of range — is
+ * %COFFER_ERROR_INVALID_ARGUMENT stating the range.
+ *
+ * Returns: whether @text is a number the rule takes
+ */
+gboolean
+coffer_schedule_parse_retention (const char *rule,
+                                 const char *text,
+                                 guint32 *out_value,
+                                 GError **error)
+{
+  const struct
+  {
+    const char *rule;
+    guint32 min, max;
+    const char *what;
+  } rules[] = {
+    { "daily", COFFER_RETAIN_DAILY_MIN, COFFER_RETAIN_DAILY_MAX, "Retention of daily backups" },
+    { "weekly", COFFER_RETAIN_WEEKLY_MIN, COFFER_RETAIN_WEEKLY_MAX, "Retention of weekly backups" },
+    { "monthly", COFFER_RETAIN_MONTHLY_MIN, COFFER_RETAIN_MONTHLY_MAX,
+      "Retention of monthly backups" },
+    { "yearly", COFFER_RETAIN_YEARLY_MIN, COFFER_RETAIN_YEARLY_MAX, "Retention of yearly backups" },
+  };
+  guint64 value = 0;
+
+  g_return_val_if_fail (rule != NULL, FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rules); i++)
+    {
+      if (!g_str_equal (rule, rules[i].rule))
+        continue;
+      /* A number out of guint32 is out of range, as is anything but digits;
+       * the message is the range's either way. */
+      if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &value, NULL))
+        value = rules[i].max + 1;
+      if (!check_range (value, rules[i].min, rules[i].max, rules[i].what, error))
+        return FALSE;
+      *out_value = value;
+      return TRUE;
+    }
+  g_return_val_if_reached (FALSE);
+}
+
+/**
  * coffer_schedule_check:
  * @self: a schedule
  * @error: return location for a #GError

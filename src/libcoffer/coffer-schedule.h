@@ -60,6 +60,10 @@ const char *coffer_schedule_weekday_name (guint index);
 gboolean coffer_schedule_set_times (CofferSchedule *self, const char *const *times, GError **error);
 gboolean
 coffer_schedule_set_weekdays (CofferSchedule *self, const char *const *weekdays, GError **error);
+gboolean coffer_schedule_parse_retention (const char *rule,
+                                          const char *text,
+                                          guint32 *out_value,
+                                          GError **error);
 gboolean coffer_schedule_check (const CofferSchedule *self, GError **error);
 
 gint64 coffer_schedule_next_run (const CofferSchedule *self, GTimeZone *tz, gint64 after);
