@@ -12,7 +12,12 @@
 
 #include "agent-properties.h"
 
+#include "agent-vardict.h"
+
 #include <string.h>
+
+/* A proxy password is kept with the passphrase; no proxy asks for more. */
+#define AGENT_PROXY_PASSWORD_MAX_LENGTH 1024
 
 static void
 add_string (GVariantBuilder *builder, const char *key, const char *value)
@@ -100,56 +105,34 @@ agent_properties_get (CofferCatalog *catalog,
 }
 
 /* The keys SetProperties takes, and their types. */
-static const struct
-{
-  const char *key;
-  const char *type;
-} settable[] = {
+static const AgentVardictKey settable[] = {
   { "throttle", "b" },   { "work-days", "as" },      { "work-start", "s" },
   { "work-end", "s" },   { "work-bandwidth", "t" },  { "non-work-bandwidth", "t" },
   { "proxy", "s" },      { "proxy-host", "s" },      { "proxy-port", "q" },
   { "proxy-user", "s" }, { "proxy-password", "ay" }, { "concurrency", "u" },
+  { NULL, NULL },
 };
 
-static gboolean
-check_keys (GVariant *changes, GError **error)
+/**
+ * agent_properties_check_keys:
+ * @changes: SetProperties' changes
+ * @error: return location for a #GError
+ *
+ * Refuses a key SetProperties does not take or a value of the wrong type
+ * (G_DBUS_ERROR_INVALID_ARGS); "cache-folder" gets its own message.
+ */
+gboolean
+agent_properties_check_keys (GVariant *changes, GError **error)
 {
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
+  g_autoptr (GVariant) cache_folder = g_variant_lookup_value (changes, "cache-folder", NULL);
 
-  g_variant_iter_init (&iter, changes);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+  if (cache_folder != NULL)
     {
-      gsize i;
-
-      if (g_str_equal (key, "cache-folder"))
-        {
-          g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
-                       "The cache folder is moved by a Cache move job (StartCacheMove), not set.");
-          g_variant_unref (value);
-          return FALSE;
-        }
-      for (i = 0; i < G_N_ELEMENTS (settable); i++)
-        if (g_str_equal (key, settable[i].key))
-          break;
-      if (i == G_N_ELEMENTS (settable))
-        {
-          g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
-                       "“%s” is not a property that can be set.", key);
-          g_variant_unref (value);
-          return FALSE;
-        }
-      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (settable[i].type)))
-        {
-          g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
-                       "The property “%s” takes a value of type “%s”, not “%s”.", key,
-                       settable[i].type, g_variant_get_type_string (value));
-          g_variant_unref (value);
-          return FALSE;
-        }
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "The cache folder is moved by a Cache move job (StartCacheMove), not set.");
+      return FALSE;
     }
-  return TRUE;
+  return agent_vardict_check (changes, settable, error);
 }
 
 static gboolean
@@ -193,6 +176,7 @@ apply_proxy_changes (CofferCatalog *catalog,
   g_autoptr (GVariant) password = NULL;
   const char *text;
   guint16 new_port;
+  gboolean user_given = FALSE;
 
   if (mode != NULL)
     coffer_proxy_mode_from_string (mode, &proxy->mode);
@@ -216,6 +200,7 @@ apply_proxy_changes (CofferCatalog *catalog,
     proxy->port = new_port;
   if (g_variant_lookup (changes, "proxy-user", "&s", &text))
     {
+      user_given = TRUE;
       /* Another user's password is not this one's. */
       if (g_strcmp0 (proxy->username, *text != '\0' ? text : NULL) != 0)
         *password_change = TRUE;
@@ -224,6 +209,15 @@ apply_proxy_changes (CofferCatalog *catalog,
     }
   if (!coffer_proxy_config_check (proxy, error))
     return FALSE;
+  /* A user name for no proxy, or the system's, would be kept and never used. */
+  if (user_given && proxy->username != NULL && proxy->mode != COFFER_PROXY_CUSTOM)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "A proxy user name goes with a custom proxy (http://HOST:PORT); the proxy is "
+                   "%s.",
+                   coffer_proxy_mode_to_string (proxy->mode));
+      return FALSE;
+    }
 
   password = g_variant_lookup_value (changes, "proxy-password", G_VARIANT_TYPE_BYTESTRING);
   if (password != NULL)
@@ -233,6 +227,14 @@ apply_proxy_changes (CofferCatalog *catalog,
 
       if (size > 0 && data[size - 1] == '\0')
         size--;
+      if (size > AGENT_PROXY_PASSWORD_MAX_LENGTH)
+        {
+          g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                       "The proxy password is too long (%" G_GSIZE_FORMAT " bytes): it may have "
+                       "at most 1,024.",
+                       size);
+          return FALSE;
+        }
       if (memchr (data, '\0', size) != NULL || !g_utf8_validate (data, size, NULL))
         {
           g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
@@ -300,7 +302,8 @@ agent_properties_set (CofferCatalog *catalog,
   guint32 concurrency;
 
   /* The proxy's rows are read and checked only when the call changes them. */
-  if (!check_keys (changes, error) || !coffer_throttle_settings_load (catalog, &settings, error) ||
+  if (!agent_properties_check_keys (changes, error) ||
+      !coffer_throttle_settings_load (catalog, &settings, error) ||
       !apply_throttle_changes (changes, &settings, error) ||
       (touches_proxy (changes) &&
        !apply_proxy_changes (catalog, changes, proxy, &password_change, error)))

@@ -11,6 +11,7 @@ GVariant *agent_properties_get (CofferCatalog *catalog,
                                 const char *state_dir,
                                 GCancellable *cancellable,
                                 GError **error);
+gboolean agent_properties_check_keys (GVariant *changes, GError **error);
 gboolean agent_properties_set (CofferCatalog *catalog,
                                const char *state_dir,
                                CofferThrottle *throttle,

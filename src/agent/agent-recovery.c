@@ -62,9 +62,9 @@ unlock_other (AgentPoints *points,
       return FALSE;
     }
   data = g_variant_get_fixed_array (passphrase_bytes, &size, 1);
-  if (size > 0 && data[size - 1] == '\0')
-    size--;
-  passphrase = g_strndup (data, size);
+  passphrase = coffer_passphrase_from_bytes (data, size, error);
+  if (passphrase == NULL)
+    return FALSE;
 
   points->keys = coffer_machine_unlock_keys (points->vault, machine->id, passphrase, NULL,
                                              cancellable, &local_error);

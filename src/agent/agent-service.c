@@ -13,6 +13,8 @@
 #include "agent-notify.h"
 #include "agent-recovery.h"
 #include "agent-scheduler.h"
+#include "agent-vardict.h"
+#include "coffer-input.h"
 
 #include <errno.h>
 #include <gio/gunixfdlist.h>
@@ -182,10 +184,88 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
     g_task_return_pointer (task, registration, (GDestroyNotify) coffer_registration_free);
 }
 
+/* A catalog's text may hold a file name that is not UTF-8 (a job's message,
+ * a failed item): D-Bus strings are UTF-8, so such text goes escaped. */
+static GVariant *
+text_variant (const char *value)
+{
+  if (value == NULL)
+    return g_variant_new_string ("");
+  if (!g_utf8_validate (value, -1, NULL))
+    return g_variant_new_take_string (coffer_input_escape (value, -1));
+  return g_variant_new_string (value);
+}
+
 static void
 add_string (GVariantBuilder *builder, const char *key, const char *value)
 {
-  g_variant_builder_add (builder, "{sv}", key, g_variant_new_string (value != NULL ? value : ""));
+  g_variant_builder_add (builder, "{sv}", key, text_variant (value));
+}
+
+/* The options each method takes (agent_vardict_check()). */
+static const AgentVardictKey register_keys[] = {
+  { "machine-name", "s" }, { "cache-folder", "s" }, { "vault-path", "s" },
+  { "existing", "b" },     { NULL, NULL },
+};
+static const AgentVardictKey set_policy_keys[] = {
+  { "add", "as" },          { "remove", "as" },       { "exclude", "as" },
+  { "unexclude", "as" },    { "include", "as" },      { "uninclude", "as" },
+  { "schedule", "s" },      { "times", "as" },        { "weekdays", "as" },
+  { "retain-daily", "u" },  { "retain-weekly", "u" }, { "retain-monthly", "u" },
+  { "retain-yearly", "u" }, { NULL, NULL },
+};
+static const AgentVardictKey start_backup_keys[] = {
+  { "retain-until", "x" },
+  { NULL, NULL },
+};
+static const AgentVardictKey start_check_keys[] = {
+  { "read-data", "b" },
+  { "repair", "b" },
+  { NULL, NULL },
+};
+static const AgentVardictKey point_keys[] = {
+  { "machine", "s" },
+  { "passphrase", "ay" },
+  { NULL, NULL },
+};
+static const AgentVardictKey start_recovery_keys[] = {
+  { "machine", "s" },  { "passphrase", "ay" }, { "to", "ay" },
+  { "conflict", "s" }, { "permissions", "b" }, { NULL, NULL },
+};
+
+/* Answers @invocation with @error when @options break @keys. */
+static gboolean
+check_options (GDBusMethodInvocation *invocation, GVariant *options, const AgentVardictKey *keys)
+{
+  GError *error = NULL;
+
+  if (agent_vardict_check (options, keys, &error))
+    return TRUE;
+  g_dbus_method_invocation_take_error (invocation, error);
+  return FALSE;
+}
+
+/* The other machine's passphrase of a recovery method's options, checked
+ * before any work starts: a passphrase cannot be longer than the rule
+ * allows, nor hold a NUL byte. */
+static gboolean
+check_point_passphrase (GDBusMethodInvocation *invocation, GVariant *options)
+{
+  g_autoptr (GVariant) bytes =
+      g_variant_lookup_value (options, "passphrase", G_VARIANT_TYPE_BYTESTRING);
+  g_autoptr (char) passphrase = NULL;
+  GError *error = NULL;
+  gsize size = 0;
+  const char *data;
+
+  if (bytes == NULL)
+    return TRUE;
+  data = g_variant_get_fixed_array (bytes, &size, 1);
+  passphrase = coffer_passphrase_from_bytes (data, size, &error);
+  if (passphrase != NULL)
+    return TRUE;
+  g_dbus_method_invocation_take_error (invocation, error);
+  return FALSE;
 }
 
 static const char *
@@ -327,19 +407,20 @@ begin_registration_change (AgentService *self, GDBusMethodInvocation *invocation
   return TRUE;
 }
 
-/* Copies a passphrase out of its D-Bus message; NUL bytes make it invalid. */
+/* Copies a passphrase out of its D-Bus message, or answers @invocation
+ * with why it cannot be one (too long, a NUL byte). */
 static char *
-dup_passphrase (GVariant *bytes)
+dup_passphrase (GDBusMethodInvocation *invocation, GVariant *bytes)
 {
   gsize size;
   const char *data = g_variant_get_fixed_array (bytes, &size, 1);
+  GError *error = NULL;
+  char *passphrase;
 
-  /* A trailing NUL (a bytestring) is not part of the passphrase. */
-  if (size > 0 && data[size - 1] == '\0')
-    size--;
-  if (memchr (data, '\0', size) != NULL)
-    return g_strdup ("");
-  return g_strndup (data, size);
+  passphrase = coffer_passphrase_from_bytes (data, size, &error);
+  if (passphrase == NULL)
+    g_dbus_method_invocation_take_error (invocation, error);
+  return passphrase;
 }
 
 typedef struct
@@ -372,42 +453,21 @@ register_data_free (RegisterData *data)
   g_free (data);
 }
 
-/* Reads the credentials file the client opened, at most one byte more than a
- * credentials file may have. */
+/* Reads the credentials file the client opened: a regular file of at most
+ * COFFER_INPUT_CREDENTIALS_MAX_SIZE bytes, never a fifo to wait on. */
 static GBytes *
 read_credentials (int fd, gboolean *world_readable, GError **error)
 {
-  g_autoptr (GByteArray) buffer = g_byte_array_new ();
   struct stat st;
 
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
-                   "The vault credentials file is not a regular file.");
-      return NULL;
-    }
+  if (!coffer_input_fd_check (fd, "The vault credentials file", COFFER_INPUT_CREDENTIALS_MAX_SIZE,
+                              error) ||
+      fstat (fd, &st) != 0)
+    return NULL;
   /* An anonymous file (a memfd, st_nlink 0) has no name to read it by. */
   *world_readable = (st.st_mode & 0044) != 0 && st.st_nlink > 0;
-
-  while (buffer->len <= COFFER_CREDENTIALS_MAX_SIZE)
-    {
-      guint8 chunk[4096];
-      ssize_t n = read (fd, chunk, sizeof chunk);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
-          g_set_error (error, COFFER_ERROR, COFFER_ERROR_PERMISSION_DENIED,
-                       "Cannot read the vault credentials file: %s", g_strerror (saved_errno));
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      g_byte_array_append (buffer, chunk, n);
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
+  return coffer_input_fd_read (fd, "The vault credentials file", COFFER_INPUT_CREDENTIALS_MAX_SIZE,
+                               error);
 }
 
 static void
@@ -491,10 +551,16 @@ handle_register (AgentService *self,
 {
   g_autoptr (GTask) task = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (char) checked_passphrase = NULL;
   RegisterData *data;
   const char *text;
   int fd;
 
+  if (!check_options (invocation, options, register_keys))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  checked_passphrase = dup_passphrase (invocation, passphrase);
+  if (checked_passphrase == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (fd_list == NULL || g_variant_get_handle (credentials) >= g_unix_fd_list_get_length (fd_list))
     {
       g_dbus_method_invocation_return_error (invocation, COFFER_ERROR,
@@ -518,7 +584,7 @@ handle_register (AgentService *self,
 
   data = g_new0 (RegisterData, 1);
   data->fd = fd;
-  data->passphrase = dup_passphrase (passphrase);
+  data->passphrase = g_steal_pointer (&checked_passphrase);
   data->invocation = g_object_ref (invocation);
   data->machine_name = g_strdup (g_get_host_name ());
   if (g_variant_lookup (options, "machine-name", "&s", &text) && *text != '\0')
@@ -621,12 +687,14 @@ handle_change_passphrase (AgentService *self,
                           GVariant *passphrase)
 {
   g_autoptr (GTask) task = NULL;
+  g_autoptr (char) new_passphrase = dup_passphrase (invocation, passphrase);
 
-  if (!begin_registration_change (self, invocation))
+  if (new_passphrase == NULL || !begin_registration_change (self, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   task = g_task_new (self, self->cancellable, change_passphrase_cb, g_object_ref (invocation));
   g_task_set_source_tag (task, handle_change_passphrase);
-  g_task_set_task_data (task, dup_passphrase (passphrase), (GDestroyNotify) coffer_passphrase_free);
+  g_task_set_task_data (task, g_steal_pointer (&new_passphrase),
+                        (GDestroyNotify) coffer_passphrase_free);
   g_task_run_in_thread (task, change_passphrase_thread);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -896,6 +964,8 @@ set_policy_work (AgentService *self,
 static gboolean
 handle_set_policy (AgentService *self, GDBusMethodInvocation *invocation, GVariant *changes)
 {
+  if (!check_options (invocation, changes, set_policy_keys))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   run_method (self, invocation, set_policy_work);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -1012,6 +1082,13 @@ set_properties_work (AgentService *self,
 static gboolean
 handle_set_properties (AgentService *self, GDBusMethodInvocation *invocation, GVariant *changes)
 {
+  GError *error = NULL;
+
+  if (!agent_properties_check_keys (changes, &error))
+    {
+      g_dbus_method_invocation_take_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   run_method (self, invocation, set_properties_work);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -1147,6 +1224,8 @@ handle_start_backup (AgentService *self, GDBusMethodInvocation *invocation, GVar
   g_autoptr (AgentJob) job = NULL;
   gint64 retain_until = g_get_real_time () / G_USEC_PER_SEC + 30 * 24 * 3600;
 
+  if (!check_options (invocation, options, start_backup_keys))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   g_variant_lookup (options, "retain-until", "x", &retain_until);
   job = start_job (self, invocation, "backup");
   if (job == NULL)
@@ -1188,6 +1267,8 @@ handle_start_check (AgentService *self, GDBusMethodInvocation *invocation, GVari
   gboolean read_data = FALSE;
   gboolean repair = FALSE;
 
+  if (!check_options (invocation, options, start_check_keys))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   g_variant_lookup (options, "read-data", "b", &read_data);
   g_variant_lookup (options, "repair", "b", &repair);
   job = start_job (self, invocation, "check");
@@ -1278,7 +1359,17 @@ handle_start_cache_move (AgentService *self, GDBusMethodInvocation *invocation, 
                                              "Another job is in progress.");
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  if (!g_utf8_validate (folder, -1, NULL) || !g_path_is_absolute (folder))
+  if (!g_utf8_validate (folder, -1, NULL))
+    {
+      g_autofree char *shown = coffer_input_escape (folder, -1);
+
+      /* The cache folder is a catalog setting, which is text. */
+      g_dbus_method_invocation_return_error (
+          invocation, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+          "“%s” is not valid UTF-8; Coffer cannot take it as a cache folder yet.", shown);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (!g_path_is_absolute (folder))
     {
       g_dbus_method_invocation_return_error (invocation, COFFER_ERROR,
                                              COFFER_ERROR_INVALID_ARGUMENT,
@@ -1328,6 +1419,13 @@ static gboolean
 handle_recovery_method (AgentService *self, GDBusMethodInvocation *invocation)
 {
   const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+  g_autoptr (GVariant) options = g_variant_get_child_value (
+      parameters, g_variant_n_children (parameters) - 1); /* the last: ListPoints' only */
+
+  if (!check_options (invocation, options, point_keys) ||
+      !check_point_passphrase (invocation, options))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
 
   if (self->catalog == NULL || !coffer_dbus_agent_get_registered (self->skeleton))
     {
@@ -1345,11 +1443,65 @@ handle_recovery_method (AgentService *self, GDBusMethodInvocation *invocation)
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* StartRecovery's paths and options, checked before a job is made: an
+ * unknown conflict choice or a relative path is an error, never a default. */
+static gboolean
+check_recovery_request (GDBusMethodInvocation *invocation)
+{
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+  g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 2);
+  g_autofree const char **paths = NULL;
+  const char *conflict = NULL, *target = NULL;
+
+  if (!check_options (invocation, options, start_recovery_keys) ||
+      !check_point_passphrase (invocation, options))
+    return FALSE;
+  if (g_variant_lookup (options, "conflict", "&s", &conflict) && !g_str_equal (conflict, "copy") &&
+      !g_str_equal (conflict, "overwrite") && !g_str_equal (conflict, "skip"))
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+          "“%s” is not a conflict choice: copy, overwrite or skip.", conflict);
+      return FALSE;
+    }
+  if (g_variant_lookup (options, "to", "^&ay", &target) && !g_path_is_absolute (target))
+    {
+      g_autofree char *shown = coffer_input_escape (target, -1);
+
+      g_dbus_method_invocation_return_error (
+          invocation, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+          "The folder to recover to must be an absolute path, not “%s”.", shown);
+      return FALSE;
+    }
+  g_variant_get_child (parameters, 1, "^a&ay", &paths);
+  if (paths[0] == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, COFFER_ERROR,
+                                             COFFER_ERROR_INVALID_ARGUMENT,
+                                             "Name at least one path to recover.");
+      return FALSE;
+    }
+  for (guint i = 0; paths[i] != NULL; i++)
+    if (!g_path_is_absolute (paths[i]))
+      {
+        g_autofree char *shown = coffer_input_escape (paths[i], -1);
+
+        g_dbus_method_invocation_return_error (
+            invocation, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+            "A path to recover is an absolute path in the recovery point, not “%s”.", shown);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static gboolean
 handle_start_recovery (AgentService *self, GDBusMethodInvocation *invocation)
 {
-  g_autoptr (AgentJob) job = start_job (self, invocation, "recovery");
+  g_autoptr (AgentJob) job = NULL;
 
+  if (!check_recovery_request (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  job = start_job (self, invocation, "recovery");
   if (job == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   coffer_dbus_agent_complete_start_recovery (
@@ -1385,6 +1537,22 @@ job_variant (const CofferJobRecord *record)
   return g_variant_builder_end (&builder);
 }
 
+/* The statuses a job has (GetJob's "status"), which ListJobs filters by. */
+static const char *const job_statuses[] = { "queued", "running",   "completed", "warnings",
+                                            "failed", "cancelled", NULL };
+
+/* Job numbers are positive 64-bit integers in the catalog: a bigger one
+ * names no job, and is said as the client sent it. */
+static gboolean
+check_job_id (guint64 id, GError **error)
+{
+  if (id <= G_MAXINT64)
+    return TRUE;
+  g_set_error (error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND,
+               "There is no job %" G_GUINT64_FORMAT ".", id);
+  return FALSE;
+}
+
 static GVariant *
 list_jobs_work (AgentService *self, GVariant *parameters, GCancellable *cancellable, GError **error)
 {
@@ -1397,6 +1565,14 @@ list_jobs_work (AgentService *self, GVariant *parameters, GCancellable *cancella
   if (!require_catalog (self, error))
     return NULL;
   g_variant_get (parameters, "(tu&s)", &offset, &limit, &status);
+  if (*status != '\0' && !g_strv_contains (job_statuses, status))
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a job status: queued, running, completed, warnings, failed or "
+                   "cancelled (or \"\" for all).",
+                   status);
+      return NULL;
+    }
   jobs = coffer_catalog_list_jobs (self->catalog, offset, MIN (limit, 1000), status, error);
   if (jobs == NULL)
     return NULL;
@@ -1418,6 +1594,8 @@ get_job_work (AgentService *self, GVariant *parameters, GCancellable *cancellabl
   if (!require_catalog (self, error))
     return NULL;
   g_variant_get (parameters, "(t)", &id);
+  if (!check_job_id (id, error))
+    return NULL;
   record = coffer_catalog_get_job (self->catalog, id, error);
   if (record == NULL)
     return NULL;
@@ -1441,6 +1619,8 @@ get_failed_items_work (AgentService *self,
   if (!require_catalog (self, error))
     return NULL;
   g_variant_get (parameters, "(tuu)", &id, &offset, &limit);
+  if (!check_job_id (id, error))
+    return NULL;
   record = coffer_catalog_get_job (self->catalog, id, error);
   if (record == NULL)
     return NULL;
@@ -1450,8 +1630,8 @@ get_failed_items_work (AgentService *self,
     return NULL;
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
   for (guint i = 0; i + 1 < items->len; i += 2)
-    g_variant_builder_add (&builder, "(ss)", g_ptr_array_index (items, i),
-                           g_ptr_array_index (items, i + 1));
+    g_variant_builder_add (&builder, "(@s@s)", text_variant (g_ptr_array_index (items, i)),
+                           text_variant (g_ptr_array_index (items, i + 1)));
   return g_variant_new ("(a(ss)u)", &builder, total);
 }
 

@@ -192,7 +192,11 @@ test_refusals_change_nothing (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "properties", "set", "--concurrency", "0"), ==, 1);
   g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "on", "--proxy-user", "bob",
                         "--proxy", "system"),
-                   ==, 0 /* a user name without a custom proxy is simply not kept */);
+                   ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: A proxy user name goes with a custom proxy (http://HOST:PORT); the "
+                   "proxy is system.\n");
+  g_assert_cmpint (cli (fixture, "properties", "set", "--proxy-user", "bob"), ==, 1);
   g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "off", "--proxy", "none"), ==,
                    0);
 
@@ -520,8 +524,8 @@ test_dbus_contract (Fixture *fixture, gconstpointer data)
   g_assert_false (coffer_dbus_agent_call_set_properties_sync (
       proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
   shown = coffer_error_from_dbus (error);
-  g_assert_error (shown, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT);
-  g_assert_nonnull (strstr (shown->message, "“colour”"));
+  g_assert_error (shown, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (shown->message, "Unknown option “colour”"));
   g_clear_error (&error);
   g_clear_error (&shown);
 
@@ -541,6 +545,16 @@ test_dbus_contract (Fixture *fixture, gconstpointer data)
       proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
   shown = coffer_error_from_dbus (error);
   g_assert_nonnull (strstr (shown->message, "takes a value of type “t”"));
+  g_clear_error (&error);
+  g_clear_error (&shown);
+
+  /* The agent checks the ranges too, for any client. */
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&changes, "{sv}", "work-bandwidth", g_variant_new_uint64 (100000));
+  g_assert_false (coffer_dbus_agent_call_set_properties_sync (
+      proxy, g_variant_builder_end (&changes), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error));
+  shown = coffer_error_from_dbus (error);
+  g_assert_cmpstr (shown->message, ==, "Bandwidth must be between 512 Kbps and 1023 Mbps.");
   g_clear_error (&error);
   g_clear_error (&shown);
 
