@@ -475,29 +475,15 @@ coffer_test_run_cli (const char *bus_address,
   return coffer_test_run_cli_env (bus_address, NULL, args, out_stderr, out_status);
 }
 
-/**
- * coffer_test_run_cli_env:
- * @bus_address: (nullable): the session bus the CLI sees; %NULL for none
- * @env: (nullable): more environment, "NAME=VALUE" strings, %NULL-terminated
- * @args: the CLI's arguments, %NULL-terminated, without the program
- * @out_stderr: (out) (optional): what it printed on stderr
- * @out_status: (out): its exit status
- *
- * Returns: (transfer full): what the CLI printed on stdout
- */
-char *
-coffer_test_run_cli_env (const char *bus_address,
-                         const char *const *env,
-                         const char *const *args,
-                         char **out_stderr,
-                         int *out_status)
+/* Starts the CLI with @args, on @bus_address (none when NULL), in English,
+ * with @env added to the environment. */
+static GSubprocess *
+spawn_cli (const char *bus_address, const char *const *env, const char *const *args)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) cli = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
-  char *out = NULL;
-  char *err = NULL;
+  GSubprocess *cli;
 
   g_ptr_array_add (argv, (char *) g_getenv ("COFFER_CLI"));
   for (guint i = 0; args[i] != NULL; i++)
@@ -521,6 +507,123 @@ coffer_test_run_cli_env (const char *bus_address,
     }
   cli = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
+  return cli;
+}
+
+typedef struct
+{
+  GBytes *out;
+  GBytes *err;
+  GError *error;
+  gboolean done;
+} Communicated;
+
+static void
+communicated_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Communicated *communicated = user_data;
+
+  g_subprocess_communicate_finish (G_SUBPROCESS (source), result, &communicated->out,
+                                   &communicated->err, &communicated->error);
+  communicated->done = TRUE;
+}
+
+static char *
+bytes_to_string (GBytes *bytes)
+{
+  gsize size = 0;
+  const char *data = bytes != NULL ? g_bytes_get_data (bytes, &size) : NULL;
+
+  return g_strndup (data != NULL ? data : "", size);
+}
+
+/**
+ * coffer_test_run_cli_timed:
+ * @bus_address: (nullable): the session bus the CLI sees; %NULL for none
+ * @env: (nullable): more environment, "NAME=VALUE" strings, %NULL-terminated
+ * @args: the CLI's arguments, %NULL-terminated, without the program
+ * @timeout_ms: how long it may take
+ * @out_stderr: (out) (optional): what it printed on stderr
+ * @out_status: (out): its exit status
+ *
+ * Like coffer_test_run_cli_env(), for a command that must answer at once: a
+ * CLI still running after @timeout_ms (waiting on a fifo, reading
+ * /dev/zero) is killed and the test fails, naming the command. Its output
+ * need not be UTF-8.
+ *
+ * Returns: (transfer full): what the CLI printed on stdout
+ */
+char *
+coffer_test_run_cli_timed (const char *bus_address,
+                           const char *const *env,
+                           const char *const *args,
+                           guint timeout_ms,
+                           char **out_stderr,
+                           int *out_status)
+{
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  g_autoptr (GSubprocess) cli = NULL;
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  Communicated communicated = { 0 };
+  char *out;
+
+  g_main_context_push_thread_default (context);
+  cli = spawn_cli (bus_address, env, args);
+  g_subprocess_communicate_async (cli, NULL, NULL, communicated_cb, &communicated);
+  while (!communicated.done && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (GSource) tick = g_timeout_source_new (10);
+
+      g_source_set_dummy_callback (tick);
+      g_source_attach (tick, context);
+      g_main_context_iteration (context, TRUE);
+      g_source_destroy (tick);
+    }
+  if (!communicated.done)
+    {
+      g_autofree char *command = g_strjoinv (" ", (char **) args);
+
+      g_subprocess_force_exit (cli);
+      while (!communicated.done)
+        g_main_context_iteration (context, TRUE);
+      g_main_context_pop_thread_default (context);
+      g_error ("“coffer %s” did not return within %u ms", command, timeout_ms);
+    }
+  g_main_context_pop_thread_default (context);
+  g_assert_no_error (communicated.error);
+  if (!g_subprocess_get_if_exited (cli))
+    g_error ("coffer %s was killed by signal %d", args[0], g_subprocess_get_term_sig (cli));
+  *out_status = g_subprocess_get_exit_status (cli);
+
+  out = bytes_to_string (communicated.out);
+  if (out_stderr != NULL)
+    *out_stderr = bytes_to_string (communicated.err);
+  g_clear_pointer (&communicated.out, g_bytes_unref);
+  g_clear_pointer (&communicated.err, g_bytes_unref);
+  return out;
+}
+
+/**
+ * coffer_test_run_cli_env:
+ * @bus_address: (nullable): the session bus the CLI sees; %NULL for none
+ * @env: (nullable): more environment, "NAME=VALUE" strings, %NULL-terminated
+ * @args: the CLI's arguments, %NULL-terminated, without the program
+ * @out_stderr: (out) (optional): what it printed on stderr
+ * @out_status: (out): its exit status
+ *
+ * Returns: (transfer full): what the CLI printed on stdout
+ */
+char *
+coffer_test_run_cli_env (const char *bus_address,
+                         const char *const *env,
+                         const char *const *args,
+                         char **out_stderr,
+                         int *out_status)
+{
+  g_autoptr (GSubprocess) cli = spawn_cli (bus_address, env, args);
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+  char *err = NULL;
 
   g_subprocess_communicate_utf8 (cli, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);

@@ -46,6 +46,12 @@ char *coffer_test_run_cli_env (const char *bus_address,
                                const char *const *args,
                                char **out_stderr,
                                int *out_status);
+char *coffer_test_run_cli_timed (const char *bus_address,
+                                 const char *const *env,
+                                 const char *const *args,
+                                 guint timeout_ms,
+                                 char **out_stderr,
+                                 int *out_status);
 char *coffer_test_run_cli (const char *bus_address,
                            const char *const *args,
                            char **out_stderr,

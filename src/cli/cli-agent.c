@@ -103,6 +103,30 @@ cli_parse_options (GOptionContext *context, int *argc, char ***argv)
   return TRUE;
 }
 
+/**
+ * cli_check_utf8:
+ * @value: an argument that travels to the agent or into a vault as text
+ * @as: what it would be taken as, after "as": "an item", "a cache folder"
+ *
+ * D-Bus strings, the catalog and the vault's documents are UTF-8: an
+ * argument that is not is refused, saying so, never passed on mangled.
+ * Prints the message; the caller exits with CLI_EXIT_USAGE.
+ *
+ * Returns: whether @value is valid UTF-8
+ */
+gboolean
+cli_check_utf8 (const char *value, const char *as)
+{
+  g_autofree char *shown = NULL;
+
+  if (g_utf8_validate (value, -1, NULL))
+    return TRUE;
+  shown = coffer_input_escape (value, -1);
+  /* Translators: the second %s is "an item", "a cache folder"… */
+  g_printerr (_ ("coffer: “%s” is not valid UTF-8; Coffer cannot take it as %s yet.\n"), shown, as);
+  return FALSE;
+}
+
 void
 cli_print_json (JsonNode *node)
 {

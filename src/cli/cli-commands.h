@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "coffer-input.h"
 #include "coffer.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,7 @@ typedef struct
 CofferDBusAgent *cli_agent_connect (GError **error);
 int cli_report_error (const GError *error);
 gboolean cli_parse_options (GOptionContext *context, int *argc, char ***argv);
+gboolean cli_check_utf8 (const char *value, const char *as);
 void cli_print_json (JsonNode *node);
 
 char *cli_read_passphrase_file (const char *path, GError **error);

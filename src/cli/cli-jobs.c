@@ -322,6 +322,10 @@ format_time (gint64 unix_seconds)
   return g_date_time_format (time, "%Y-%m-%d %H:%M:%S");
 }
 
+/* What --status takes: the statuses GetJob gives. */
+static const char *const job_statuses[] = { "queued", "running",   "completed", "warnings",
+                                            "failed", "cancelled", NULL };
+
 static void
 print_job_line (GVariant *job)
 {
@@ -375,6 +379,13 @@ cli_jobs (int argc, char **argv)
       g_printerr (_ ("coffer: --limit is between 1 and 1000, --offset at least 0.\n"));
       return CLI_EXIT_USAGE;
     }
+  if (status != NULL && !g_strv_contains (job_statuses, status))
+    {
+      g_printerr (_ ("coffer: --status is queued, running, completed, warnings, failed or "
+                     "cancelled; not “%s”.\n"),
+                  status);
+      return CLI_EXIT_USAGE;
+    }
 
   agent = cli_agent_connect (&error);
   if (agent == NULL ||
@@ -407,15 +418,12 @@ cli_jobs (int argc, char **argv)
 static gboolean
 parse_id (int argc, char **argv, guint64 *out_id)
 {
-  char *end = NULL;
-
   if (argc != 2)
     {
       g_printerr (_ ("coffer: %s needs one job number.\n"), argv[0]);
       return FALSE;
     }
-  *out_id = g_ascii_strtoull (argv[1], &end, 10);
-  if (end == argv[1] || *end != '\0')
+  if (!g_ascii_string_to_unsigned (argv[1], 10, 1, G_MAXUINT64, out_id, NULL))
     {
       g_printerr (_ ("coffer: “%s” is not a job number.\n"), argv[1]);
       return FALSE;
@@ -423,9 +431,50 @@ parse_id (int argc, char **argv, guint64 *out_id)
   return TRUE;
 }
 
+/* How `job show` names a job's figures and failed items: each kind counts
+ * and fails its own way. A NULL label: that figure is not shown. */
+typedef struct
+{
+  const char *kind;
+  const char *scanned;       /* bytes-scanned */
+  const char *sent;          /* bytes-sent */
+  const char *files_scanned; /* files-scanned */
+  const char *files_done;    /* files-backed-up */
+  const char *files_failed;  /* files-failed */
+  const char *failed_heading;
+} KindLabels;
+
+static const KindLabels kind_labels[] = {
+  { "backup", N_ ("Scanned:"), N_ ("Sent:"), N_ ("Files scanned:"), N_ ("Files backed up:"),
+    N_ ("Files failed:"), N_ ("Not backed up:") },
+  { "recovery", N_ ("Recovered:"), NULL, N_ ("Files scanned:"), N_ ("Files recovered:"),
+    N_ ("Files failed:"), N_ ("Not recovered:") },
+  { "check", N_ ("Data read:"), NULL, NULL, NULL, N_ ("Damaged or missing:"),
+    N_ ("Damaged or missing:") },
+  { "cache-move", N_ ("Copied:"), NULL, N_ ("Files copied:"), NULL, N_ ("Files failed:"),
+    N_ ("Failed:") },
+  /* prune, and any kind this version does not know */
+  { NULL, N_ ("Scanned:"), N_ ("Sent:"), N_ ("Files scanned:"), N_ ("Files backed up:"),
+    N_ ("Files failed:"), N_ ("Failed:") },
+};
+
+static const KindLabels *
+labels_for (GVariant *job)
+{
+  const char *kind = "";
+  gsize i;
+
+  g_variant_lookup (job, "kind", "&s", &kind);
+  for (i = 0; kind_labels[i].kind != NULL; i++)
+    if (g_str_equal (kind, kind_labels[i].kind))
+      break;
+  return &kind_labels[i];
+}
+
 static void
 print_job_details (GVariant *job)
 {
+  const KindLabels *labels = labels_for (job);
   const char *text;
   guint64 number;
   gint64 when;
@@ -455,11 +504,14 @@ print_job_details (GVariant *job)
   SHOW_STRING (_ ("Result:"), "message");
   SHOW_TIME (_ ("Started:"), "started-at");
   SHOW_TIME (_ ("Ended:"), "ended-at");
-  SHOW_SIZE (_ ("Scanned:"), "bytes-scanned");
-  SHOW_SIZE (_ ("Sent:"), "bytes-sent");
-  SHOW_NUMBER (_ ("Files scanned:"), "files-scanned");
-  SHOW_NUMBER (_ ("Files backed up:"), "files-backed-up");
-  SHOW_NUMBER (_ ("Files failed:"), "files-failed");
+  SHOW_SIZE (_ (labels->scanned), "bytes-scanned");
+  if (labels->sent != NULL)
+    SHOW_SIZE (_ (labels->sent), "bytes-sent");
+  if (labels->files_scanned != NULL)
+    SHOW_NUMBER (_ (labels->files_scanned), "files-scanned");
+  if (labels->files_done != NULL)
+    SHOW_NUMBER (_ (labels->files_done), "files-backed-up");
+  SHOW_NUMBER (_ (labels->files_failed), "files-failed");
   SHOW_STRING (_ ("Recovery point:"), "recovery-point");
 #undef SHOW_STRING
 #undef SHOW_NUMBER
@@ -491,7 +543,7 @@ cli_job_show (int argc, char **argv)
 
   context = g_option_context_new (_ ("ID"));
   g_option_context_set_summary (context, _ ("Show a job's details and what it could not back "
-                                            "up, with the reason for each."));
+                                            "up, recover or check, with the reason for each."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!cli_parse_options (context, &argc, &argv))
     return CLI_EXIT_USAGE;
@@ -530,7 +582,7 @@ cli_job_show (int argc, char **argv)
           return cli_report_error (error);
         }
       if (failed == NULL && offset == (guint) first && total > (guint) first)
-        g_print ("\n%s\n", _ ("Not backed up:"));
+        g_print ("\n%s\n", _ (labels_for (job)->failed_heading));
       g_variant_iter_init (&iter, items);
       while (g_variant_iter_next (&iter, "(&s&s)", &path, &reason))
         if (failed != NULL)

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <openssl/crypto.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -20,22 +21,38 @@
  * @path: a file whose first line is the passphrase
  * @error: return location for a #GError
  *
+ * Reads @path as coffer_input_file_read() does (a regular file of at most
+ * %COFFER_INPUT_SECRET_MAX_SIZE bytes: a fifo or a device is refused, never
+ * waited on). A NUL byte in the first line is refused, not taken as its end.
+ *
  * Returns: (transfer full): the passphrase; free with coffer_passphrase_free()
  */
 char *
 cli_read_passphrase_file (const char *path, GError **error)
 {
-  g_autofree char *contents = NULL;
+  g_autofree char *shown = coffer_input_escape (path, -1);
+  char *contents;
+  char *passphrase = NULL;
   gsize length = 0;
-  char *passphrase;
+  gsize line = 0;
 
-  if (!g_file_get_contents (path, &contents, &length, error))
+  contents = coffer_input_file_read (path, COFFER_INPUT_SECRET_MAX_SIZE, &length, error);
+  if (contents == NULL)
     {
       g_prefix_error (error, _ ("Cannot read the passphrase file: "));
       return NULL;
     }
-  passphrase = g_strndup (contents, strcspn (contents, "\r\n"));
+  while (line < length && contents[line] != '\n' && contents[line] != '\r')
+    line++;
+  if (memchr (contents, '\0', line) != NULL)
+    g_set_error (error, COFFER_ERROR, COFFER_ERROR_WEAK_PASSPHRASE,
+                 _ ("The passphrase file %s holds a NUL byte in its first line: a passphrase has "
+                    "16–1,024 printable ASCII characters."),
+                 shown);
+  else
+    passphrase = g_strndup (contents, line);
   OPENSSL_cleanse (contents, length);
+  g_free (contents);
   return passphrase;
 }
 

@@ -122,15 +122,42 @@ cli_policy_show (int argc, char **argv)
   return CLI_EXIT_OK;
 }
 
-/* Items on the command line may be relative to the current folder. */
+/* Items on the command line may be relative to the current folder. An item
+ * that is not UTF-8 cannot be one yet (the policy is text): NULL, having
+ * said so. */
 static GVariant *
 absolute_paths (char **paths)
 {
   g_autoptr (GPtrArray) absolute = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
-    g_ptr_array_add (absolute, g_canonicalize_filename (paths[i], NULL));
-  return g_variant_new_strv ((const char *const *) absolute->pdata, absolute->len);
+    {
+      if (!cli_check_utf8 (paths[i], _ ("an item")))
+        return NULL;
+      g_ptr_array_add (absolute, g_canonicalize_filename (paths[i], NULL));
+    }
+  return g_variant_ref_sink (
+      g_variant_new_strv ((const char *const *) absolute->pdata, absolute->len));
+}
+
+/* Checks --daily or --weekly as the agent will, so that a time or day it
+ * would refuse is a usage error with the rule. */
+static gboolean
+check_schedule (CofferScheduleKind kind, const char *const *days, const char *const *times)
+{
+  g_autoptr (GError) error = NULL;
+  CofferSchedule schedule;
+
+  coffer_schedule_init_default (&schedule);
+  schedule.kind = kind;
+  if (!coffer_schedule_set_times (&schedule, times, &error) ||
+      (days != NULL && !coffer_schedule_set_weekdays (&schedule, days, &error)) ||
+      !coffer_schedule_check (&schedule, &error))
+    {
+      g_printerr ("coffer: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 int
@@ -149,9 +176,15 @@ cli_policy_set (int argc, char **argv)
   g_autofree char *daily = NULL;
   g_autofree char *weekly = NULL;
   gboolean no_schedule = FALSE;
-  int retain[4] = { -1, -1, -1, -1 };
+  char *retain[4] = { NULL, NULL, NULL, NULL };
+  guint32 retain_value[4] = { 0 };
+  gboolean retain_given[4] = { FALSE };
   static const char *const retain_keys[] = { "retain-daily", "retain-weekly", "retain-monthly",
                                              "retain-yearly" };
+  static const char *const retain_rules[] = { "daily", "weekly", "monthly", "yearly" };
+  g_autoptr (GVariant) add_items = NULL;
+  g_autoptr (GVariant) remove_items = NULL;
+  int status = CLI_EXIT_OK;
   GVariantBuilder changes;
   const GOptionEntry entries[] = {
     { "add", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &add, N_ ("Back up this file or folder"), "PATH" },
@@ -174,13 +207,13 @@ cli_policy_set (int argc, char **argv)
       N_ ("Back up on these days (mon … sun) at these local times"), "DAY[,…]@HH:MM[,…]" },
     { "no-schedule", 0, 0, G_OPTION_ARG_NONE, &no_schedule,
       N_ ("Back up only on demand (Back Up Now)"), NULL },
-    { "retain-daily", 0, 0, G_OPTION_ARG_INT, &retain[0],
+    { "retain-daily", 0, 0, G_OPTION_ARG_STRING, &retain[0],
       N_ ("Keep each day's newest scheduled backup for N days (7–9999; 0: off)"), "N" },
-    { "retain-weekly", 0, 0, G_OPTION_ARG_INT, &retain[1],
+    { "retain-weekly", 0, 0, G_OPTION_ARG_STRING, &retain[1],
       N_ ("Keep each week's newest for N weeks (4–5163; 0: off)"), "N" },
-    { "retain-monthly", 0, 0, G_OPTION_ARG_INT, &retain[2],
+    { "retain-monthly", 0, 0, G_OPTION_ARG_STRING, &retain[2],
       N_ ("Keep each month's newest for N months (3–1188; 0: off)"), "N" },
-    { "retain-yearly", 0, 0, G_OPTION_ARG_INT, &retain[3],
+    { "retain-yearly", 0, 0, G_OPTION_ARG_STRING, &retain[3],
       N_ ("Keep each year's newest for N years (1–99; 0: off)"), "N" },
     { NULL }
   };
@@ -192,29 +225,51 @@ cli_policy_set (int argc, char **argv)
                                             "patterns may be given several times."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!cli_parse_options (context, &argc, &argv))
-    return CLI_EXIT_USAGE;
-  if (argc > 1)
+    status = CLI_EXIT_USAGE;
+  else if (argc > 1)
     {
       g_printerr (_ ("coffer: Unexpected argument “%s”; give items with --add.\n"), argv[1]);
-      return CLI_EXIT_USAGE;
+      status = CLI_EXIT_USAGE;
     }
-
-  if ((daily != NULL) + (weekly != NULL) + no_schedule > 1)
+  else if ((daily != NULL) + (weekly != NULL) + no_schedule > 1)
     {
       g_printerr (_ ("coffer: Give one of --daily, --weekly and --no-schedule.\n"));
-      return CLI_EXIT_USAGE;
+      status = CLI_EXIT_USAGE;
     }
+  /* Every number is checked against its rule: none is dropped unsaid. */
+  for (guint i = 0; i < G_N_ELEMENTS (retain) && status == CLI_EXIT_OK; i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (retain[i] != NULL &&
+          !coffer_schedule_parse_retention (retain_rules[i], retain[i], &retain_value[i], &error))
+        {
+          g_printerr ("coffer: --%s %s: %s\n", retain_keys[i], retain[i], error->message);
+          status = CLI_EXIT_USAGE;
+        }
+    }
+  if (status == CLI_EXIT_OK &&
+      ((add != NULL && (add_items = absolute_paths (add)) == NULL) ||
+       (remove != NULL && (remove_items = absolute_paths (remove)) == NULL)))
+    status = CLI_EXIT_USAGE;
   for (guint i = 0; i < G_N_ELEMENTS (retain); i++)
-    if (retain[i] < -1)
-      {
-        g_printerr (_ ("coffer: --%s takes a number from 0 on.\n"), retain_keys[i]);
-        return CLI_EXIT_USAGE;
-      }
+    {
+      retain_given[i] = retain[i] != NULL;
+      g_free (retain[i]);
+    }
+  if (status != CLI_EXIT_OK)
+    return status;
 
   g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
   if (daily != NULL)
     {
       g_auto (GStrv) times = g_strsplit (daily, ",", -1);
+
+      if (!check_schedule (COFFER_SCHEDULE_DAILY, NULL, (const char *const *) times))
+        {
+          g_variant_builder_clear (&changes);
+          return CLI_EXIT_USAGE;
+        }
       g_variant_builder_add (&changes, "{sv}", "schedule", g_variant_new_string ("daily"));
       g_variant_builder_add (&changes, "{sv}", "times",
                              g_variant_new_strv ((const char *const *) times, -1));
@@ -229,10 +284,17 @@ cli_policy_set (int argc, char **argv)
       if (at == NULL || *days == '\0' || at[1] == '\0')
         {
           g_printerr (_ ("coffer: --weekly takes days and times, such as mon,fri@21:00.\n"));
+          g_variant_builder_clear (&changes);
           return CLI_EXIT_USAGE;
         }
       day_list = g_strsplit (days, ",", -1);
       times = g_strsplit (at + 1, ",", -1);
+      if (!check_schedule (COFFER_SCHEDULE_WEEKLY, (const char *const *) day_list,
+                           (const char *const *) times))
+        {
+          g_variant_builder_clear (&changes);
+          return CLI_EXIT_USAGE;
+        }
       g_variant_builder_add (&changes, "{sv}", "schedule", g_variant_new_string ("weekly"));
       g_variant_builder_add (&changes, "{sv}", "weekdays",
                              g_variant_new_strv ((const char *const *) day_list, -1));
@@ -242,12 +304,13 @@ cli_policy_set (int argc, char **argv)
   else if (no_schedule)
     g_variant_builder_add (&changes, "{sv}", "schedule", g_variant_new_string ("none"));
   for (guint i = 0; i < G_N_ELEMENTS (retain); i++)
-    if (retain[i] >= 0)
-      g_variant_builder_add (&changes, "{sv}", retain_keys[i], g_variant_new_uint32 (retain[i]));
-  if (add != NULL)
-    g_variant_builder_add (&changes, "{sv}", "add", absolute_paths (add));
-  if (remove != NULL)
-    g_variant_builder_add (&changes, "{sv}", "remove", absolute_paths (remove));
+    if (retain_given[i])
+      g_variant_builder_add (&changes, "{sv}", retain_keys[i],
+                             g_variant_new_uint32 (retain_value[i]));
+  if (add_items != NULL)
+    g_variant_builder_add (&changes, "{sv}", "add", add_items);
+  if (remove_items != NULL)
+    g_variant_builder_add (&changes, "{sv}", "remove", remove_items);
   if (exclude != NULL)
     g_variant_builder_add (&changes, "{sv}", "exclude",
                            g_variant_new_strv ((const char *const *) exclude, -1));

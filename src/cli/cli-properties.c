@@ -128,6 +128,14 @@ days_variant (guint days)
   return g_variant_new_strv ((const char *const *) names, -1);
 }
 
+/* A bandwidth the throttle takes: a rate from 512 Kbps to 1023 Mbps. */
+static gboolean
+parse_bandwidth (const char *text, guint64 *out_bps)
+{
+  return coffer_throttle_parse_rate (text, out_bps, NULL) && *out_bps >= COFFER_THROTTLE_MIN_BPS &&
+         *out_bps <= COFFER_THROTTLE_MAX_BPS;
+}
+
 /* --work-hours 09:00-17:00 */
 static gboolean
 add_work_hours (GVariantBuilder *changes, const char *text)
@@ -137,7 +145,7 @@ add_work_hours (GVariantBuilder *changes, const char *text)
 
   if (parts[0] == NULL || parts[1] == NULL ||
       !coffer_throttle_parse_time (parts[0], &start, NULL) ||
-      !coffer_throttle_parse_time (parts[1], &end, NULL))
+      !coffer_throttle_parse_time (parts[1], &end, NULL) || end <= start)
     return FALSE;
   g_variant_builder_add (changes, "{sv}", "work-start", g_variant_new_string (parts[0]));
   g_variant_builder_add (changes, "{sv}", "work-end", g_variant_new_string (parts[1]));
@@ -230,22 +238,22 @@ build_changes (SetOptions *options, GVariantBuilder *changes)
       g_variant_builder_add (changes, "{sv}", "work-days", days_variant (days));
     }
   if (options->work_hours != NULL && !add_work_hours (changes, options->work_hours))
-    return usage_error (_ ("--work-hours is START-END as HH:MM-HH:MM, such as 09:00-17:00; not "
-                           "“%s”."),
+    return usage_error (_ ("--work-hours is START-END as HH:MM-HH:MM, ending after it starts on "
+                           "the same day, such as 09:00-17:00; not “%s”."),
                         options->work_hours);
   if (options->work_bandwidth != NULL)
     {
-      if (!coffer_throttle_parse_rate (options->work_bandwidth, &bps, NULL))
-        return usage_error (_ ("A bandwidth is a number with Kbps or Mbps, such as 512Kbps or "
-                               "20Mbps; not “%s”."),
+      if (!parse_bandwidth (options->work_bandwidth, &bps))
+        return usage_error (_ ("A bandwidth is 512Kbps to 1023Mbps, such as 512Kbps or 20Mbps; "
+                               "not “%s”."),
                             options->work_bandwidth);
       g_variant_builder_add (changes, "{sv}", "work-bandwidth", g_variant_new_uint64 (bps));
     }
   if (options->non_work_bandwidth != NULL)
     {
-      if (!coffer_throttle_parse_rate (options->non_work_bandwidth, &bps, NULL))
-        return usage_error (_ ("A bandwidth is a number with Kbps or Mbps, such as 512Kbps or "
-                               "20Mbps; not “%s”."),
+      if (!parse_bandwidth (options->non_work_bandwidth, &bps))
+        return usage_error (_ ("A bandwidth is 512Kbps to 1023Mbps, such as 512Kbps or 20Mbps; "
+                               "not “%s”."),
                             options->non_work_bandwidth);
       g_variant_builder_add (changes, "{sv}", "non-work-bandwidth", g_variant_new_uint64 (bps));
     }
@@ -259,8 +267,8 @@ build_changes (SetOptions *options, GVariantBuilder *changes)
     {
       guint64 value;
 
-      /* The agent checks the range, and says what it is. */
-      if (!g_ascii_string_to_unsigned (options->concurrency, 10, 0, G_MAXUINT32, &value, NULL))
+      if (!g_ascii_string_to_unsigned (options->concurrency, 10, 0, G_MAXUINT32, &value, NULL) ||
+          !coffer_settings_check_concurrency (value, NULL))
         return usage_error (_ ("--concurrency is a number from 1 to 16, not “%s”."),
                             options->concurrency);
       g_variant_builder_add (changes, "{sv}", "concurrency", g_variant_new_uint32 (value));
@@ -268,24 +276,28 @@ build_changes (SetOptions *options, GVariantBuilder *changes)
   return CLI_EXIT_OK;
 }
 
-/* The first line of @path, as the proxy password's bytes. */
+/* The first line of @path, as the proxy password's bytes. The file is
+ * read as coffer_input_file_read() does: a fifo or a device is refused. */
 static gboolean
 add_proxy_password (GVariantBuilder *changes, const char *path, GError **error)
 {
-  g_autofree char *contents = NULL;
+  char *contents;
   gsize length = 0;
-  gsize line;
+  gsize line = 0;
 
-  if (!g_file_get_contents (path, &contents, &length, error))
+  contents = coffer_input_file_read (path, COFFER_INPUT_SECRET_MAX_SIZE, &length, error);
+  if (contents == NULL)
     {
       g_prefix_error (error, _ ("Cannot read the proxy password file: "));
       return FALSE;
     }
-  line = strcspn (contents, "\r\n");
+  while (line < length && contents[line] != '\n' && contents[line] != '\r')
+    line++;
   g_variant_builder_add (
       changes, "{sv}", "proxy-password",
       g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, contents, line, sizeof (guint8)));
   OPENSSL_cleanse (contents, length);
+  g_free (contents);
   return TRUE;
 }
 
@@ -341,6 +353,8 @@ cli_properties_set (int argc, char **argv)
     return usage_error (_ ("Unexpected argument “%s”."), argv[1]);
   if (options.wait && options.cache_folder == NULL)
     return usage_error ("%s", _ ("--wait goes with --cache-folder."));
+  if (options.cache_folder != NULL && !cli_check_utf8 (options.cache_folder, _ ("a cache folder")))
+    return CLI_EXIT_USAGE;
 
   g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
   status = build_changes (&options, &changes);

@@ -3,7 +3,9 @@
  * POINT is a recovery point's id, a unique start of it, or "latest". With
  * --machine NAME --passphrase-file FILE, the points are another server's in
  * the same vault, unlocked with its passphrase. Paths are passed as raw
- * bytes: file names need not be UTF-8.
+ * bytes: file names need not be UTF-8. A name that is not is shown the way
+ * a shell's $'…' writes it (coffer_input_escape()), in text and in JSON, and
+ * typed back that way it names the same file.
  */
 #include "config.h"
 
@@ -93,6 +95,34 @@ print_json (GVariant *value)
 {
   g_autoptr (JsonNode) node = json_gvariant_serialize (value);
   cli_print_json (node);
+}
+
+/* A listing's entry as JSON, its names as text. */
+static JsonNode *
+entry_json (GVariant *entry)
+{
+  JsonNode *node = json_gvariant_serialize (entry);
+  JsonObject *object = json_node_get_object (node);
+  const char *keys[] = { "name", "target" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      const char *bytes = NULL;
+
+      if (g_variant_lookup (entry, keys[i], "^&ay", &bytes))
+        {
+          g_autofree char *text = coffer_input_escape (bytes, -1);
+          json_object_set_string_member (object, keys[i], text);
+        }
+    }
+  return node;
+}
+
+/* The POINT argument: an id, a start of one, or "latest" — text. */
+static gboolean
+check_point (const char *point)
+{
+  return cli_check_utf8 (point, _ ("a recovery point"));
 }
 
 static char *
@@ -190,6 +220,11 @@ cli_recover_ls (int argc, char **argv)
       other_machine_clear (&other);
       return CLI_EXIT_USAGE;
     }
+  if (!check_point (argv[1]))
+    {
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (!add_machine_options (&other, &options, &error) ||
       (agent = cli_agent_connect (&error)) == NULL ||
@@ -202,7 +237,19 @@ cli_recover_ls (int argc, char **argv)
     }
 
   if (other.json)
-    print_json (entries);
+    {
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      JsonArray *array = json_array_new ();
+
+      g_variant_iter_init (&iter, entries);
+      while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          json_array_add_element (array, entry_json (entry));
+          g_variant_unref (entry);
+        }
+      json_node_take_array (node, array);
+      cli_print_json (node);
+    }
   else
     {
       g_variant_iter_init (&iter, entries);
@@ -213,6 +260,8 @@ cli_recover_ls (int argc, char **argv)
           gint64 mtime = 0;
           guint32 mode = 0;
           g_autofree char *time = NULL;
+          g_autofree char *shown_name = NULL;
+          g_autofree char *shown_target = NULL;
 
           g_variant_lookup (entry, "name", "^&ay", &name);
           g_variant_lookup (entry, "type", "&s", &type);
@@ -221,9 +270,11 @@ cli_recover_ls (int argc, char **argv)
           g_variant_lookup (entry, "mode", "u", &mode);
           g_variant_lookup (entry, "target", "^&ay", &target);
           time = format_time (mtime / 1000000000);
+          shown_name = coffer_input_escape (name, -1);
+          shown_target = target != NULL ? coffer_input_escape (target, -1) : g_strdup ("");
           g_print ("%-8s %04o %12llu  %s  %s%s%s%s\n", type, mode, (unsigned long long) size, time,
-                   name, g_str_equal (type, "folder") ? "/" : "", target != NULL ? " -> " : "",
-                   target != NULL ? target : "");
+                   shown_name, g_str_equal (type, "folder") ? "/" : "",
+                   target != NULL ? " -> " : "", shown_target);
           g_variant_unref (entry);
         }
     }
@@ -254,6 +305,11 @@ cli_recover_find (int argc, char **argv)
       other_machine_clear (&other);
       return CLI_EXIT_USAGE;
     }
+  if (!check_point (argv[1]) || !cli_check_utf8 (argv[2], _ ("a pattern")))
+    {
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (!add_machine_options (&other, &options, &error) ||
       (agent = cli_agent_connect (&error)) == NULL ||
@@ -265,10 +321,24 @@ cli_recover_find (int argc, char **argv)
       return cli_report_error (error);
     }
   if (other.json)
-    print_json (g_variant_new_bytestring_array ((const char *const *) paths, -1));
+    {
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      JsonArray *array = json_array_new ();
+
+      for (guint i = 0; paths[i] != NULL; i++)
+        {
+          g_autofree char *shown = coffer_input_escape (paths[i], -1);
+          json_array_add_string_element (array, shown);
+        }
+      json_node_take_array (node, array);
+      cli_print_json (node);
+    }
   else
     for (guint i = 0; paths[i] != NULL; i++)
-      g_print ("%s\n", paths[i]);
+      {
+        g_autofree char *shown = coffer_input_escape (paths[i], -1);
+        g_print ("%s\n", shown);
+      }
   other_machine_clear (&other);
   return CLI_EXIT_OK;
 }
@@ -325,6 +395,11 @@ cli_recover_run (int argc, char **argv)
   if (argc < 3)
     {
       g_printerr (_ ("coffer: recover run needs a POINT and at least one PATH.\n"));
+      other_machine_clear (&other);
+      return CLI_EXIT_USAGE;
+    }
+  if (!check_point (argv[1]))
+    {
       other_machine_clear (&other);
       return CLI_EXIT_USAGE;
     }

@@ -61,16 +61,49 @@ credentials_fd (const char *credentials_path,
       return file != NULL ? memory_fd (file, error) : -1;
     }
 
-  fd = g_open (credentials_path, O_RDONLY | O_CLOEXEC, 0);
+  /* Opened here, read by the agent: a fifo or a device is refused now,
+   * never waited on. */
+  fd = coffer_input_file_open (credentials_path, COFFER_INPUT_CREDENTIALS_MAX_SIZE, error);
   if (fd < 0)
     {
-      int saved_errno = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _ ("Cannot read the vault credentials file %s: %s. Copy it to a folder you "
-                      "can read, such as your home folder, and try again."),
-                   credentials_path, g_strerror (saved_errno));
+      if (error != NULL && (*error)->domain == G_IO_ERROR)
+        {
+          g_autofree char *message = g_strdup_printf (
+              _ ("Cannot read the vault credentials file: %s. Copy it to a folder you can read, "
+                 "such as your home folder, and try again."),
+              (*error)->message);
+
+          g_free ((*error)->message);
+          (*error)->message = g_steal_pointer (&message);
+        }
+      else
+        g_prefix_error (error, _ ("Cannot read the vault credentials file: "));
     }
   return fd;
+}
+
+/* With --create-local-vault, a registered server is refused before the
+ * vault is made: the agent would refuse it only once it exists. */
+static gboolean
+check_not_registered (CofferDBusAgent *agent, GError **error)
+{
+  g_autoptr (GVariant) status = NULL;
+  gboolean registered = FALSE;
+  const char *vault_name = "", *machine_name = "";
+
+  if (!coffer_dbus_agent_call_get_status_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, &status, NULL,
+                                               error))
+    return FALSE;
+  g_variant_lookup (status, "registered", "b", &registered);
+  if (!registered)
+    return TRUE;
+  g_variant_lookup (status, "vault-name", "&s", &vault_name);
+  g_variant_lookup (status, "machine-name", "&s", &machine_name);
+  g_set_error (error, COFFER_ERROR, COFFER_ERROR_ALREADY_REGISTERED,
+               _ ("This server is already registered to vault “%s” as “%s”; no vault was "
+                  "created. Run “coffer unregister” first to register it to another vault."),
+               vault_name, machine_name);
+  return FALSE;
 }
 
 static void
@@ -144,8 +177,8 @@ cli_register (int argc, char **argv)
   context = g_option_context_new (NULL);
   g_option_context_set_summary (
       context, _ ("Register this server to a vault, with a vault credentials file or by creating a "
-                  "vault in a local folder, and an encryption passphrase of at least 16 "
-                  "characters."));
+                  "vault in a local folder, and an encryption passphrase of 16 to 1,024 "
+                  "printable ASCII characters."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!cli_parse_options (context, &argc, &argv))
     return CLI_EXIT_USAGE;
@@ -161,6 +194,11 @@ cli_register (int argc, char **argv)
                      "not a new one.\n"));
       return CLI_EXIT_USAGE;
     }
+  /* Folders travel to the agent as D-Bus strings, which are UTF-8. */
+  if ((create_vault != NULL && !cli_check_utf8 (create_vault, _ ("a vault folder"))) ||
+      (cache_folder != NULL && !cli_check_utf8 (cache_folder, _ ("a cache folder"))) ||
+      (vault_path != NULL && !cli_check_utf8 (vault_path, _ ("a vault folder"))))
+    return CLI_EXIT_USAGE;
   if (machine_name == NULL)
     machine_name = g_strdup (g_get_host_name ());
   if (vault_path != NULL)
@@ -181,7 +219,7 @@ cli_register (int argc, char **argv)
     return cli_report_error (error);
 
   agent = cli_agent_connect (&error);
-  if (agent == NULL)
+  if (agent == NULL || (create_vault != NULL && !check_not_registered (agent, &error)))
     return cli_report_error (error);
 
   /* Saved before registering, so a generated passphrase is never lost. */

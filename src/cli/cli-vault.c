@@ -21,6 +21,21 @@ absolute_path (const char *location)
   return g_canonicalize_filename (location, NULL);
 }
 
+/* A local vault's folder is written into its credentials files, which are
+ * UTF-8 JSON: one whose path is not UTF-8 could never be registered to. */
+static gboolean
+check_location (const char *path, GError **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (g_utf8_validate (path, -1, NULL))
+    return TRUE;
+  shown = coffer_input_escape (path, -1);
+  g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+               _ ("“%s” is not valid UTF-8; Coffer cannot take it as a vault folder yet."), shown);
+  return FALSE;
+}
+
 static gboolean
 folder_is_empty (const char *path)
 {
@@ -54,7 +69,7 @@ cli_vault_create_local (const char *location,
   gboolean created = FALSE;
   CofferVault *vault;
 
-  if (!coffer_vault_name_check (name, error))
+  if (!coffer_vault_name_check (name, error) || !check_location (path, error))
     return NULL;
 
   if (g_file_test (vault_json, G_FILE_TEST_EXISTS))
@@ -143,29 +158,43 @@ add_azure_entries (GOptionContext *context, AzureOptions *options)
 }
 
 /* The first line of @path, which holds a key or token: never on the command
- * line, where other users could read it. */
+ * line, where other users could read it. Read as coffer_input_file_read()
+ * does: a fifo or a device is refused, never waited on. */
 static char *
 read_secret_file (const char *path, GError **error)
 {
-  g_autofree char *contents = NULL;
+  g_autofree char *shown = coffer_input_escape (path, -1);
   g_autofree char *secret = NULL;
+  char *contents;
   gsize length = 0;
   struct stat st;
   char *newline;
 
-  if (!g_file_get_contents (path, &contents, &length, error))
+  contents = coffer_input_file_read (path, COFFER_INPUT_SECRET_MAX_SIZE, &length, error);
+  if (contents == NULL)
     return NULL;
   if (g_stat (path, &st) == 0 && (st.st_mode & 0077) != 0)
-    g_printerr (_ ("Warning: %s can be read by other users; keep it private (chmod 600).\n"), path);
-  newline = strchr (contents, '\n');
+    g_printerr (_ ("Warning: %s can be read by other users; keep it private (chmod 600).\n"),
+                shown);
+  newline = memchr (contents, '\n', length);
   if (newline != NULL)
     *newline = '\0';
+  if (strlen (contents) != (newline != NULL ? (gsize) (newline - contents) : length))
+    {
+      explicit_bzero (contents, length);
+      g_free (contents);
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT,
+                   _ ("%s holds a NUL byte in its first line; it should hold a key or a token."),
+                   shown);
+      return NULL;
+    }
   secret = g_strdup (g_strstrip (contents));
   /* Every byte read, the lines after the first too. */
   explicit_bzero (contents, length);
+  g_free (contents);
   if (*secret == '\0')
     {
-      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT, _ ("%s is empty."), path);
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT, _ ("%s is empty."), shown);
       return NULL;
     }
   return g_steal_pointer (&secret);
@@ -330,8 +359,11 @@ static CofferVault *
 open_vault (const char *location, GError **error)
 {
   g_autofree char *path = absolute_path (location);
-  g_autoptr (CofferStore) store = coffer_local_store_new (path);
+  g_autoptr (CofferStore) store = NULL;
 
+  if (!check_location (path, error))
+    return NULL;
+  store = coffer_local_store_new (path);
   return coffer_vault_open (store, NULL, NULL, error);
 }
 

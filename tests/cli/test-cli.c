@@ -197,6 +197,91 @@ test_status_without_bus (void)
   g_assert_nonnull (strstr (err, "no session bus"));
 }
 
+/* Adds a finished job of @kind with one failed item to the catalog. */
+static gint64
+add_job (CofferCatalog *catalog, const char *kind, const char *status, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  const char *reasons[] = { "No space left on device" };
+  CofferJobRecord record = {
+    .kind = (char *) kind,
+    .status = (char *) status,
+    .phase = "Job completed.",
+    .message = "",
+    .started_at = 1795000000,
+    .ended_at = 1795000060,
+    .bytes_scanned = 2048,
+    .files_scanned = 3,
+    .files_backed_up = 2,
+    .files_failed = 1,
+    .recovery_point = "",
+  };
+
+  g_assert_true (coffer_catalog_add_job (catalog, &record, &error));
+  g_assert_true (coffer_catalog_update_job (catalog, &record, &error));
+  g_assert_true (coffer_catalog_add_failed_items (catalog, record.id, &path, reasons, 1, &error));
+  g_assert_no_error (error);
+  return record.id;
+}
+
+/* `coffer job show` names a job's figures and failed items in the words of
+ * its kind: a recovery's were not recovered, a check's are damaged. */
+static void
+test_job_show_fits_the_kind (void)
+{
+  g_autofree char *state_dir = coffer_paths_state_dir ();
+  g_autoptr (CofferTestAgent) agent = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *address;
+  gint64 backup, recovery, check;
+
+  {
+    g_autoptr (CofferCatalog) catalog = coffer_catalog_open (state_dir, &error);
+    g_assert_no_error (error);
+    backup = add_job (catalog, "backup", "warnings", "/home/me/big.iso");
+    recovery = add_job (catalog, "recovery", "warnings", "/home/me/report.odt");
+    check = add_job (catalog, "check", "failed", "machines/m-1/data/3f/3fa1");
+  }
+  agent = coffer_test_agent_start (g_get_user_state_dir ());
+  address = coffer_test_bus_get_address (agent->bus);
+
+  {
+    g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, backup);
+    const char *args[] = { "job", "show", id, NULL };
+    g_autofree char *out = NULL;
+    int status;
+
+    out = coffer_test_run_cli (address, args, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "Files backed up:  2\n"));
+    g_assert_nonnull (strstr (out, "\nNot backed up:\n  /home/me/big.iso\n"));
+  }
+  {
+    g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, recovery);
+    const char *args[] = { "job", "show", id, NULL };
+    g_autofree char *out = NULL;
+    int status;
+
+    out = coffer_test_run_cli (address, args, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "Files recovered:  2\n"));
+    g_assert_nonnull (strstr (out, "\nNot recovered:\n  /home/me/report.odt\n"));
+    g_assert_null (strstr (out, "backed up"));
+  }
+  {
+    g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, check);
+    const char *args[] = { "job", "show", id, NULL };
+    g_autofree char *out = NULL;
+    int status;
+
+    out = coffer_test_run_cli (address, args, NULL, &status);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "Damaged or missing:1\n"));
+    g_assert_nonnull (strstr (out, "\nDamaged or missing:\n  machines/m-1/data/3f/3fa1\n"));
+    g_assert_null (strstr (out, "backed up"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -209,6 +294,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/status/registered", test_status_registered);
   g_test_add_func ("/cli/status/without-agent", test_status_without_agent);
   g_test_add_func ("/cli/status/without-bus", test_status_without_bus);
+  g_test_add_func ("/cli/job-show/fits-the-kind", test_job_show_fits_the_kind);
 
   return g_test_run ();
 }

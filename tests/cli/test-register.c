@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coffer-test-util.h"
 #include "coffer.h"
@@ -73,6 +74,33 @@ cli_env (Fixture *fixture, const char *const *env, ...)
 }
 
 #define cli(fixture, ...) cli_env (fixture, NULL, __VA_ARGS__, NULL)
+
+/* Runs `coffer ARGS…`, which must end within two seconds: a command that
+ * waits on a fifo or reads /dev/zero fails the test. */
+static int
+cli_quick_args (Fixture *fixture, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *arg;
+  va_list ap;
+
+  va_start (ap, first);
+  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  g_clear_pointer (&fixture->out, g_free);
+  g_clear_pointer (&fixture->err, g_free);
+  fixture->out = coffer_test_run_cli_timed (coffer_test_bus_get_address (fixture->agent->bus), NULL,
+                                            (const char *const *) args->pdata, 2000, &fixture->err,
+                                            &fixture->status);
+  if (g_test_verbose ())
+    g_printerr ("$ coffer %s\n%s%s", first, fixture->out, fixture->err);
+  return fixture->status;
+}
+
+#define cli_quick(fixture, ...) cli_quick_args (fixture, __VA_ARGS__, NULL)
 
 static char *
 make_vault (Fixture *fixture, const char *name)
@@ -362,7 +390,7 @@ test_credentials_failures_change_nothing (Fixture *fixture, gconstpointer data)
       cli (fixture, "register", "--vault-credentials", missing, "--passphrase-file", passphrase),
       ==, 1);
   g_assert_true (
-      g_str_has_prefix (fixture->err, "coffer: Cannot read the vault credentials file "));
+      g_str_has_prefix (fixture->err, "coffer: Cannot read the vault credentials file: "));
   g_assert_nonnull (strstr (fixture->err, missing));
 
   /* A passphrase one character short. */
@@ -894,6 +922,313 @@ test_recover_from_this_and_another_server (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (restored, ==, "Dear Ann,\n");
 }
 
+static char *
+make_fifo (Fixture *fixture, const char *name)
+{
+  char *path = g_build_filename (fixture->work, name, NULL);
+
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  return path;
+}
+
+/* Every file a command reads is a regular file of a bounded size: a fifo,
+ * /dev/zero, a huge file, a NUL byte or an empty credentials file is refused
+ * at once, saying what is wrong. */
+static void
+test_input_files_are_checked (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = make_vault (fixture, "Acme-Vault");
+  g_autofree char *credentials = issue (fixture, vault);
+  g_autofree char *fifo = make_fifo (fixture, "fifo");
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *link = g_build_filename (fixture->work, "link.txt", NULL);
+  g_autofree char *nul = g_build_filename (fixture->work, "nul.txt", NULL);
+  g_autofree char *huge = g_build_filename (fixture->work, "huge.txt", NULL);
+  g_autofree char *empty = g_build_filename (fixture->work, "empty.VaultCredentials", NULL);
+  g_autofree char *long_one = NULL;
+  g_autofree char *longest = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *text = NULL;
+  const char *fifo_message = " is a named pipe (fifo), not a regular file.\n";
+  const char *zero_message = "/dev/zero is a character device, not a regular file.\n";
+
+  g_assert_true (g_file_set_contents (nul, "correct horse\0battery staple\n", 30, NULL));
+  text = g_strnfill (100 * 1024, 'a');
+  g_assert_true (g_file_set_contents (huge, text, -1, NULL));
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  g_assert_cmpint (symlink (passphrase, link), ==, 0);
+  g_free (text);
+  text = g_strnfill (COFFER_PASSPHRASE_MAX_LENGTH + 1, 'b');
+  long_one = write_passphrase (fixture, "long.txt", text);
+  g_free (text);
+  text = g_strnfill (COFFER_PASSPHRASE_MAX_LENGTH, 'c');
+  longest = write_passphrase (fixture, "longest.txt", text);
+  before = snapshot (vault);
+
+  /* The passphrase file. */
+  g_assert_cmpint (cli_quick (fixture, "register", "--vault-credentials", credentials,
+                              "--passphrase-file", fifo),
+                   ==, 1);
+  g_assert_true (g_str_has_prefix (fixture->err, "coffer: Cannot read the passphrase file: "));
+  g_assert_true (g_str_has_suffix (fixture->err, fifo_message));
+  g_assert_cmpint (cli_quick (fixture, "register", "--vault-credentials", credentials,
+                              "--passphrase-file", "/dev/zero"),
+                   ==, 1);
+  g_assert_true (g_str_has_suffix (fixture->err, zero_message));
+  g_assert_cmpint (cli_quick (fixture, "register", "--vault-credentials", credentials,
+                              "--passphrase-file", huge),
+                   ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "huge.txt is too large ("));
+  g_assert_true (g_str_has_suffix (fixture->err, "): a file of this kind holds at most 64 KiB.\n"));
+  g_assert_cmpint (
+      cli_quick (fixture, "register", "--vault-credentials", credentials, "--passphrase-file", nul),
+      ==, 1);
+  g_assert_nonnull (strstr (fixture->err, "holds a NUL byte in its first line"));
+  g_assert_nonnull (strstr (fixture->err, "16–1,024 printable ASCII characters"));
+  g_assert_cmpint (cli_quick (fixture, "register", "--vault-credentials", credentials,
+                              "--passphrase-file", long_one),
+                   ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: The passphrase is too long (1025 characters): a passphrase has "
+                   "16–1,024 printable ASCII characters.\n");
+  g_assert_cmpint (cli_quick (fixture, "passphrase", "change", "--passphrase-file", fifo), ==, 1);
+  g_assert_true (g_str_has_suffix (fixture->err, fifo_message));
+
+  /* The credentials file. */
+  g_assert_cmpint (
+      cli_quick (fixture, "register", "--vault-credentials", fifo, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_true (
+      g_str_has_prefix (fixture->err, "coffer: Cannot read the vault credentials file: "));
+  g_assert_true (g_str_has_suffix (fixture->err, fifo_message));
+  g_assert_cmpint (cli_quick (fixture, "register", "--vault-credentials", "/dev/zero",
+                              "--passphrase-file", passphrase),
+                   ==, 1);
+  g_assert_true (g_str_has_suffix (fixture->err, zero_message));
+  /* Empty: the agent says what it is, and is still there to say it. */
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", empty, "--passphrase-file", passphrase), ==,
+      1);
+  g_assert_true (g_str_has_prefix (fixture->err, INVALID_MESSAGE));
+  g_assert_nonnull (strstr (fixture->err, "\nThe file is not a vault credentials file"));
+  assert_not_registered (fixture);
+
+  /* Another server's passphrase, the proxy password, an account key, a SAS. */
+  g_assert_cmpint (
+      cli_quick (fixture, "recover", "points", "--machine", "alpha", "--passphrase-file", fifo), ==,
+      1);
+  g_assert_true (g_str_has_suffix (fixture->err, fifo_message));
+  g_assert_cmpint (cli_quick (fixture, "properties", "set", "--proxy", "http://proxy.example:3128",
+                              "--proxy-user", "me", "--proxy-password-file", fifo),
+                   ==, 1);
+  g_assert_true (g_str_has_prefix (fixture->err, "coffer: Cannot read the proxy password file: "));
+  g_assert_true (g_str_has_suffix (fixture->err, fifo_message));
+  g_assert_cmpint (cli_quick (fixture, "vault", "create", "--name", "Blob-Vault",
+                              "azure://acme/vault", "--sas-file", fifo),
+                   ==, 1);
+  g_assert_true (g_str_has_suffix (fixture->err, fifo_message));
+  g_assert_cmpint (cli_quick (fixture, "vault", "credentials", "azure://acme/vault",
+                              "--account-key-file", "/dev/zero"),
+                   ==, 1);
+  g_assert_true (g_str_has_suffix (fixture->err, zero_message));
+  g_assert_cmpint (cli (fixture, "properties", "show", "--json"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "\"proxy\" : \"none\""));
+
+  g_assert_cmpstr (snapshot (vault), ==, before);
+  assert_not_registered (fixture);
+
+  /* A link to a regular file is that file; 1,024 characters are allowed. */
+  g_assert_cmpint (
+      cli (fixture, "register", "--vault-credentials", credentials, "--passphrase-file", link), ==,
+      0);
+  g_assert_cmpint (cli (fixture, "passphrase", "change", "--passphrase-file", longest), ==, 0);
+}
+
+/* A second registration with --create-local-vault is refused before any
+ * vault is made, in the words of what is wrong. */
+static void
+test_create_local_vault_when_registered (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *second = g_build_filename (fixture->work, "second", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+
+  g_assert_cmpint (cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file",
+                        passphrase, "--machine-name", "alpha"),
+                   ==, 0);
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", second, "--passphrase-file", passphrase),
+      ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: This server is already registered to vault “Coffer-Vault” as "
+                   "“alpha”; no vault was created. Run “coffer unregister” first to register it "
+                   "to another vault.\n");
+  g_assert_null (strstr (fixture->out, "Created vault"));
+  g_assert_false (g_file_test (second, G_FILE_TEST_EXISTS));
+}
+
+/* A value out of its range is a usage error stating the range; nothing is
+ * changed, nothing dropped without a word. */
+static void
+test_values_out_of_range (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *policy = NULL;
+  const struct
+  {
+    const char *option, *value, *message;
+  } retention[] = {
+    { "--retain-daily", "-1",
+      "coffer: --retain-daily -1: Retention of daily backups must be between 7 and 9,999 days "
+      "(or 0 to turn the rule off).\n" },
+    { "--retain-weekly", "-1",
+      "coffer: --retain-weekly -1: Retention of weekly backups must be between 4 and 5,163 "
+      "weeks (or 0 to turn the rule off).\n" },
+    { "--retain-monthly", "1189",
+      "coffer: --retain-monthly 1189: Retention of monthly backups must be between 3 and 1,188 "
+      "months (or 0 to turn the rule off).\n" },
+    { "--retain-yearly", "ten",
+      "coffer: --retain-yearly ten: Retention of yearly backups must be between 1 and 99 years "
+      "(or 0 to turn the rule off).\n" },
+  };
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file", passphrase), ==,
+      0);
+  g_assert_cmpint (cli (fixture, "policy", "show", "--json"), ==, 0);
+  policy = g_strdup (fixture->out);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (retention); i++)
+    {
+      g_assert_cmpint (cli (fixture, "policy", "set", retention[i].option, retention[i].value), ==,
+                       2);
+      g_assert_cmpstr (fixture->err, ==, retention[i].message);
+    }
+  g_assert_cmpint (cli (fixture, "policy", "set", "--daily", "09:15"), ==, 2);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: Backups can be scheduled on the hour or the half hour, not at "
+                   "09:15.\n");
+  g_assert_cmpint (cli (fixture, "policy", "set", "--weekly", "someday@09:00"), ==, 2);
+  g_assert_nonnull (strstr (fixture->err, "“someday” is not a day of the week"));
+  g_assert_cmpint (cli (fixture, "policy", "show", "--json"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, policy);
+  /* 0 turns a rule off, as before. */
+  g_assert_cmpint (cli (fixture, "policy", "set", "--retain-weekly", "0"), ==, 0);
+
+  g_assert_cmpint (cli (fixture, "jobs", "--status", "garbage"), ==, 2);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: --status is queued, running, completed, warnings, failed or "
+                   "cancelled; not “garbage”.\n");
+  g_assert_cmpint (cli (fixture, "job", "show", "0"), ==, 2);
+  g_assert_cmpstr (fixture->err, ==, "coffer: “0” is not a job number.\n");
+  g_assert_cmpint (cli (fixture, "job", "show", "18446744073709551615"), ==, 1);
+  g_assert_cmpstr (fixture->err, ==, "coffer: There is no job 18446744073709551615.\n");
+
+  g_assert_cmpint (cli (fixture, "properties", "set", "--concurrency", "17"), ==, 2);
+  g_assert_cmpstr (fixture->err, ==, "coffer: --concurrency is a number from 1 to 16, not “17”.\n");
+  g_assert_cmpint (cli (fixture, "properties", "set", "--work-bandwidth", "100Kbps"), ==, 2);
+  g_assert_nonnull (strstr (fixture->err, "512Kbps to 1023Mbps"));
+  g_assert_cmpint (cli (fixture, "properties", "set", "--work-hours", "17:00-09:00"), ==, 2);
+  g_assert_nonnull (strstr (fixture->err, "ending after it starts"));
+  /* A proxy user name without a custom proxy would be kept and never used. */
+  g_assert_cmpint (cli (fixture, "properties", "set", "--proxy-user", "me"), ==, 1);
+  g_assert_cmpstr (fixture->err, ==,
+                   "coffer: A proxy user name goes with a custom proxy (http://HOST:PORT); the "
+                   "proxy is none.\n");
+  g_assert_cmpint (cli (fixture, "properties", "show", "--json"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "\"proxy-user\" : \"\""));
+  g_assert_nonnull (strstr (fixture->out, "\"concurrency\" : 4"));
+}
+
+/* File names need not be UTF-8: a backup keeps them, listing shows them
+ * escaped, recovery gives them back byte for byte. What cannot take them
+ * yet (an item, a pattern, a folder setting) says so. */
+static void
+test_names_that_are_not_utf8 (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *vault = g_build_filename (fixture->work, "vault", NULL);
+  g_autofree char *source = g_build_filename (fixture->work, "source", NULL);
+  g_autofree char *latin1 = g_build_filename (source, "caf\xe9.txt", NULL);
+  g_autofree char *folder = g_build_filename (source, "d\xff", NULL);
+  g_autofree char *inside = g_build_filename (folder, "in.txt", NULL);
+  g_autofree char *link = g_build_filename (source, "link", NULL);
+  g_autofree char *target = g_build_filename (fixture->work, "recovered", NULL);
+  g_autofree char *whole = g_build_filename (fixture->work, "whole", NULL);
+  g_autofree char *bad_item = g_build_filename (fixture->work, "\xff", NULL);
+  g_autofree char *passphrase =
+      write_passphrase (fixture, "pass.txt", "correct horse battery staple");
+  g_autofree char *policy = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *escaped = NULL;
+
+  g_assert_cmpint (
+      cli (fixture, "register", "--create-local-vault", vault, "--passphrase-file", passphrase), ==,
+      0);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (target, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (whole, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (latin1, "café\n", -1, NULL));
+  g_assert_true (g_file_set_contents (inside, "inside\n", -1, NULL));
+  g_assert_cmpint (symlink ("caf\xe9.txt", link), ==, 0);
+
+  /* An item must be text: refused, saying why, and nothing is changed. */
+  g_assert_cmpint (cli (fixture, "policy", "show", "--json"), ==, 0);
+  policy = g_strdup (fixture->out);
+  g_assert_cmpint (cli_quick (fixture, "policy", "set", "--add", source, "--add", bad_item), ==, 2);
+  escaped = g_strdup_printf ("coffer: “%s/\\xff” is not valid UTF-8; Coffer cannot take it as an "
+                             "item yet.\n",
+                             fixture->work);
+  g_assert_cmpstr (fixture->err, ==, escaped);
+  g_assert_cmpint (cli (fixture, "policy", "show", "--json"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, policy);
+  g_assert_cmpint (cli_quick (fixture, "properties", "set", "--cache-folder", bad_item), ==, 2);
+  g_assert_nonnull (strstr (fixture->err, "is not valid UTF-8; Coffer cannot take it as a cache "
+                                          "folder yet."));
+
+  /* Names inside an item are backed up and recovered as they are. */
+  g_assert_cmpint (cli (fixture, "policy", "set", "--add", source), ==, 0);
+  g_assert_cmpint (cli (fixture, "backup", "--wait"), ==, 0);
+  g_assert_cmpint (cli_quick (fixture, "recover", "ls", "latest", source), ==, 0);
+  g_assert_true (g_utf8_validate (fixture->out, -1, NULL));
+  g_assert_nonnull (strstr (fixture->out, "  caf\\xe9.txt\n"));
+  g_assert_nonnull (strstr (fixture->out, "  d\\xff/\n"));
+  g_assert_nonnull (strstr (fixture->out, "  link -> caf\\xe9.txt\n"));
+  g_assert_cmpint (cli_quick (fixture, "recover", "ls", "latest", source, "--json"), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "\"name\" : \"caf\\\\xe9.txt\""));
+  g_assert_cmpint (cli_quick (fixture, "recover", "ls", "latest", folder), ==, 0);
+  g_assert_nonnull (strstr (fixture->out, "  in.txt\n"));
+  g_assert_cmpint (cli_quick (fixture, "recover", "find", "latest", "in.txt"), ==, 0);
+  g_free (escaped);
+  escaped = g_strdup_printf ("%s/d\\xff/in.txt\n", source);
+  g_assert_cmpstr (fixture->out, ==, escaped);
+  g_assert_cmpint (cli_quick (fixture, "recover", "find", "latest", "\xff*"), ==, 2);
+  g_assert_nonnull (strstr (fixture->err, "Coffer cannot take it as a pattern yet."));
+
+  g_assert_cmpint (cli (fixture, "recover", "run", "latest", latin1, "--to", target, "--wait"), ==,
+                   0);
+  {
+    g_autofree char *restored = g_build_filename (target, "caf\xe9.txt", NULL);
+    g_assert_true (g_file_get_contents (restored, &contents, NULL, NULL));
+    g_assert_cmpstr (contents, ==, "café\n");
+  }
+  g_assert_cmpint (cli (fixture, "recover", "run", "latest", source, "--to", whole, "--wait"), ==,
+                   0);
+  {
+    g_autofree char *restored = g_build_filename (whole, "source", "d\xff", "in.txt", NULL);
+    g_autofree char *restored_link = g_build_filename (whole, "source", "link", NULL);
+    g_autofree char *link_target = g_file_read_link (restored_link, NULL);
+
+    g_clear_pointer (&contents, g_free);
+    g_assert_true (g_file_get_contents (restored, &contents, NULL, NULL));
+    g_assert_cmpstr (contents, ==, "inside\n");
+    g_assert_cmpstr (link_target, ==, "caf\xe9.txt");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -915,6 +1250,10 @@ main (int argc, char **argv)
   ADD ("back-up-now", test_back_up_now);
   ADD ("killed-agent-leaves-a-failed-job", test_killed_agent_leaves_a_failed_job);
   ADD ("recover-from-this-and-another-server", test_recover_from_this_and_another_server);
+  ADD ("input-files-are-checked", test_input_files_are_checked);
+  ADD ("create-local-vault-when-registered", test_create_local_vault_when_registered);
+  ADD ("values-out-of-range", test_values_out_of_range);
+  ADD ("names-that-are-not-utf8", test_names_that_are_not_utf8);
 #undef ADD
   g_test_add ("/cli/register/passphrase-in-secret-service", Fixture, NULL, fixture_set_up_keyring,
               test_passphrase_in_secret_service, fixture_tear_down);
