@@ -1,7 +1,9 @@
 /* console-job-dialog.c: Job Details — a job's status, times, phase, data,
  * files and recovery point, and the items that failed with their reasons.
  *
- * The details come from GetJob; a running job's progress bar follows its
+ * The details come from GetJob; the figures and the failed items are named
+ * in the words of the job's kind (files backed up or recovered; damaged or
+ * missing objects for a check). A running job's progress bar follows its
  * Progress signals, and Finished fetches the details again. The failed
  * items (up to 10,000 a job) come from GetFailedItems a page at a time, as
  * the list is scrolled. Copy and Save As first fetch the pages not loaded
@@ -48,7 +50,9 @@ struct _ConsoleJobDialog
   GtkLabel *scanned_label;
   GtkLabel *sent_label;
   GtkLabel *files_scanned_label;
+  GtkLabel *files_done_title;
   GtkLabel *files_done_label;
+  GtkLabel *files_failed_title;
   GtkLabel *files_failed_label;
   GtkLabel *point_label;
   GtkLabel *failed_heading;
@@ -97,6 +101,40 @@ set_count (GtkLabel *label, guint64 count)
 
   gtk_label_set_text (label, text);
 }
+
+/* "Files recovered:" → "Files recovered": a row's name, for screen readers
+ * and the copied report. */
+static char *
+row_name (GtkLabel *title)
+{
+  g_autofree char *text = g_strdup (gtk_label_get_text (title));
+  gsize length = strlen (text);
+
+  if (length > 0 && text[length - 1] == ':')
+    text[length - 1] = '\0';
+  return g_strdup (g_strchomp (text));
+}
+
+/* The figures' titles for a job of @kind. */
+static void
+show_titles (ConsoleJobDialog *self, const char *kind)
+{
+  const char *done = console_job_files_done_label (kind);
+  g_autofree char *done_name = NULL;
+  g_autofree char *failed_name = NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->files_done_title), done != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->files_done_label), done != NULL);
+  if (done != NULL)
+    gtk_label_set_text (self->files_done_title, done);
+  gtk_label_set_text (self->files_failed_title, console_job_files_failed_label (kind));
+  done_name = row_name (self->files_done_title);
+  failed_name = row_name (self->files_failed_title);
+  console_set_accessible_name (GTK_WIDGET (self->files_done_label), done_name);
+  console_set_accessible_name (GTK_WIDGET (self->files_failed_label), failed_name);
+}
+
+static void update_failed_heading (ConsoleJobDialog *self);
 
 static void
 show_job (ConsoleJobDialog *self, GVariant *job)
@@ -150,21 +188,24 @@ show_job (ConsoleJobDialog *self, GVariant *job)
   set_count (self->files_done_label, done);
   set_count (self->files_failed_label, failed);
   set_text (self->point_label, point);
+  show_titles (self, kind);
+  update_failed_heading (self);
 }
 
 static void
 update_failed_heading (ConsoleJobDialog *self)
 {
   g_autofree char *text = NULL;
+  const char *kind = NULL;
 
+  if (self->job != NULL)
+    g_variant_lookup (self->job, "kind", "&s", &kind);
   if (!self->failed_known)
     text = g_strdup (_ ("Failed items"));
   else if (self->failed_total == 0)
     text = g_strdup (_ ("No item failed."));
   else
-    text = g_strdup_printf (
-        g_dngettext (GETTEXT_PACKAGE, "%u item failed:", "%u items failed:", self->failed_total),
-        self->failed_total);
+    text = console_job_failed_heading (kind, self->failed_total);
   gtk_label_set_text (self->failed_heading, text);
   gtk_widget_set_visible (GTK_WIDGET (self->failed_scrolled), self->failed_total > 0);
 }
@@ -328,9 +369,11 @@ report (ConsoleJobDialog *self)
   GString *text = g_string_new (NULL);
   GtkTreeModel *model = GTK_TREE_MODEL (self->failed_store);
   GtkTreeIter iter;
+  g_autofree char *done_name = row_name (self->files_done_title);
+  g_autofree char *failed_name = row_name (self->files_failed_title);
   const struct
   {
-    const char *title;
+    const char *title; /* NULL: the title is the label's own */
     GtkLabel *label;
   } rows[] = {
     { N_ ("Status"), self->status_label },
@@ -342,15 +385,23 @@ report (ConsoleJobDialog *self)
     { N_ ("Data scanned"), self->scanned_label },
     { N_ ("Data sent"), self->sent_label },
     { N_ ("Files scanned"), self->files_scanned_label },
-    { N_ ("Files backed up"), self->files_done_label },
-    { N_ ("Files failed"), self->files_failed_label },
+    { NULL, self->files_done_label },
+    { NULL, self->files_failed_label },
     { N_ ("Recovery point"), self->point_label },
   };
 
   g_string_append_printf (text, "%s\n", gtk_label_get_text (self->title_label));
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
-    g_string_append_printf (text, "%s: %s\n", _ (rows[i].title),
-                            gtk_label_get_text (rows[i].label));
+    {
+      const char *title = rows[i].title != NULL                     ? _ (rows[i].title)
+                          : rows[i].label == self->files_done_label ? done_name
+                                                                    : failed_name;
+
+      /* A kind without a count of files done has no such row. */
+      if (rows[i].label != self->files_done_label ||
+          gtk_widget_get_visible (GTK_WIDGET (rows[i].label)))
+        g_string_append_printf (text, "%s: %s\n", title, gtk_label_get_text (rows[i].label));
+    }
   if (self->failed_total > 0)
     {
       g_string_append_printf (text, "\n%s\n", gtk_label_get_text (self->failed_heading));
@@ -502,7 +553,9 @@ console_job_dialog_class_init (ConsoleJobDialogClass *klass)
   BIND (scanned_label);
   BIND (sent_label);
   BIND (files_scanned_label);
+  BIND (files_done_title);
   BIND (files_done_label);
+  BIND (files_failed_title);
   BIND (files_failed_label);
   BIND (point_label);
   BIND (failed_heading);

@@ -2,7 +2,7 @@
  * (typed, or made by Generate Passphrase) and its confirmation, checked as
  * the user types, and the folder to save it in.
  *
- * The page is complete when the passphrase meets the rule (at least 16
+ * The page is complete when the passphrase meets the rule (16 to 1,024
  * printable ASCII characters), the confirmation matches and the save folder
  * is an existing folder; `complete` is notified only when that changes. The
  * rule label always says what is missing. When the save folder is on this
@@ -73,6 +73,7 @@ update (ConsolePassphrasePage *self)
   const char *confirmation = gtk_entry_get_text (self->confirm_entry);
   const char *folder = gtk_entry_get_text (self->save_entry);
   guint missing = console_passphrase_missing (passphrase);
+  guint excess = console_passphrase_excess (passphrase);
   gboolean ascii = console_passphrase_is_ascii (passphrase);
   gboolean matches = g_strcmp0 (passphrase, confirmation) == 0;
   gboolean folder_ok =
@@ -89,6 +90,11 @@ update (ConsolePassphrasePage *self)
         g_dngettext (GETTEXT_PACKAGE, "At least 16 characters: %u more character needed.",
                      "At least 16 characters: %u more characters needed.", missing),
         missing);
+  else if (excess > 0)
+    rule = g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "At most 1,024 characters: %u character too many.",
+                     "At most 1,024 characters: %u characters too many.", excess),
+        excess);
   else if (*confirmation == '\0')
     rule = g_strdup (_ ("At least 16 characters: ✓. Now type it again to confirm it."));
   else if (!matches)
@@ -108,7 +114,7 @@ update (ConsolePassphrasePage *self)
   gtk_widget_set_visible (self->warning_label,
                           folder_ok && console_folder_is_on_this_machine (folder));
 
-  complete = ascii && missing == 0 && matches && folder_ok;
+  complete = ascii && missing == 0 && excess == 0 && matches && folder_ok;
   if (complete != self->complete)
     {
       self->complete = complete;

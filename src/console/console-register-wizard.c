@@ -35,6 +35,7 @@
 #include "console-passphrase-page.h"
 #include "console-util.h"
 #include "coffer-error.h"
+#include "coffer-input.h"
 
 #define REGISTER_TIMEOUT_MS (5 * 60 * 1000)
 
@@ -620,17 +621,21 @@ send_register (ConsoleRegisterWizard *self, const char *credentials_path)
   g_autoptr (GUnixFDList) fd_list = NULL;
   g_autofree char *machine = g_strstrip (g_strdup (gtk_entry_get_text (self->machine_name_entry)));
   g_autofree char *cache = g_canonicalize_filename (gtk_entry_get_text (self->cache_entry), NULL);
+  g_autoptr (GError) error = NULL;
   GVariantBuilder options;
   int fd;
 
-  fd = g_open (credentials_path, O_RDONLY | O_CLOEXEC, 0);
+  /* Never blocks on a fifo, never hands the agent a device. */
+  fd = coffer_input_file_open (credentials_path, COFFER_INPUT_CREDENTIALS_MAX_SIZE, &error);
   if (fd < 0)
     {
-      int saved_errno = errno;
       g_autofree char *message =
-          g_strdup_printf (_ ("Cannot read the vault credentials file %s: %s. Copy it to a folder "
-                              "you can read, such as your home folder, and try again."),
-                           credentials_path, g_strerror (saved_errno));
+          error->domain == G_IO_ERROR
+              ? g_strdup_printf (_ ("Cannot read the vault credentials file: %s. Copy it to a "
+                                    "folder you can read, such as your home folder, and try "
+                                    "again."),
+                                 error->message)
+              : g_strdup_printf (_ ("Cannot read the vault credentials file: %s"), error->message);
       fail_on_page (self, PAGE_VAULT, message);
       return;
     }

@@ -3,9 +3,10 @@
  * passphrase rule, where the coffer command is, the agent's errors as the
  * user reads them, half-hour time slots and weekdays.
  *
- * The passphrase rule is the agent's (DESIGN: at least 16 printable ASCII
- * characters); the console checks it as the user types so the page can say
- * what is missing before anything is sent. The agent checks it again.
+ * The passphrase rule is the agent's (16 to 1,024 printable ASCII
+ * characters, coffer-keys.h); the console checks it as the user types so the
+ * page can say what is missing or too much before anything is sent. The
+ * agent checks it again.
  */
 #include "config.h"
 
@@ -115,6 +116,66 @@ console_job_kind_label (const char *kind)
 }
 
 /**
+ * console_job_files_done_label:
+ * @kind: a job kind as the agent names it
+ *
+ * Returns: (nullable): what Job Details calls a job's "files-backed-up"
+ *   ("Files backed up:", "Files recovered:"), or %NULL when the kind has no
+ *   such count
+ */
+const char *
+console_job_files_done_label (const char *kind)
+{
+  if (g_strcmp0 (kind, "backup") == 0)
+    return _ ("Files backed up:");
+  if (g_strcmp0 (kind, "recovery") == 0)
+    return _ ("Files recovered:");
+  return NULL;
+}
+
+/**
+ * console_job_files_failed_label:
+ * @kind: a job kind as the agent names it
+ *
+ * Returns: what Job Details calls a job's "files-failed"
+ */
+const char *
+console_job_files_failed_label (const char *kind)
+{
+  if (g_strcmp0 (kind, "check") == 0)
+    /* Translators: the count of damaged or missing objects a Check found. */
+    return _ ("Damaged or missing:");
+  return _ ("Files failed:");
+}
+
+/**
+ * console_job_failed_heading:
+ * @kind: a job kind as the agent names it
+ * @total: how many failed items the job recorded (more than 0)
+ *
+ * Returns: (transfer full): the heading of a job's failed items, in the
+ *   words of its kind: what was not backed up, not recovered, damaged
+ */
+char *
+console_job_failed_heading (const char *kind, guint total)
+{
+  if (g_strcmp0 (kind, "backup") == 0)
+    return g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "%u item not backed up:", "%u items not backed up:", total),
+        total);
+  if (g_strcmp0 (kind, "recovery") == 0)
+    return g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "%u item not recovered:", "%u items not recovered:", total),
+        total);
+  if (g_strcmp0 (kind, "check") == 0)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u damaged or missing object:",
+                                         "%u damaged or missing objects:", total),
+                            total);
+  return g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u item failed:", "%u items failed:", total), total);
+}
+
+/**
  * console_job_status_label:
  * @status: a job status as the agent names it ("completed", "warnings", …)
  *
@@ -186,6 +247,21 @@ console_passphrase_missing (const char *passphrase)
   glong length = g_utf8_strlen (passphrase, -1);
 
   return length >= CONSOLE_PASSPHRASE_MIN_LENGTH ? 0 : CONSOLE_PASSPHRASE_MIN_LENGTH - length;
+}
+
+/**
+ * console_passphrase_excess:
+ * @passphrase: a passphrase
+ *
+ * Returns: how many characters @passphrase has beyond the maximum length,
+ *   0 when it is short enough
+ */
+guint
+console_passphrase_excess (const char *passphrase)
+{
+  glong length = g_utf8_strlen (passphrase, -1);
+
+  return length <= CONSOLE_PASSPHRASE_MAX_LENGTH ? 0 : length - CONSOLE_PASSPHRASE_MAX_LENGTH;
 }
 
 /**

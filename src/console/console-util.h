@@ -6,9 +6,14 @@
 
 #include <gtk/gtk.h>
 
+#include "coffer-keys.h"
+
 G_BEGIN_DECLS
 
-#define CONSOLE_PASSPHRASE_MIN_LENGTH 16
+/* The agent's passphrase rule (coffer-keys.h): 16 to 1,024 printable ASCII
+ * characters. */
+#define CONSOLE_PASSPHRASE_MIN_LENGTH COFFER_PASSPHRASE_MIN_LENGTH
+#define CONSOLE_PASSPHRASE_MAX_LENGTH COFFER_PASSPHRASE_MAX_LENGTH
 #define CONSOLE_PASSPHRASE_GENERATED_LENGTH 32
 
 char *console_format_bytes (guint64 bytes);
@@ -19,8 +24,12 @@ const char *console_job_kind_label (const char *kind);
 const char *console_job_status_label (const char *status);
 int console_job_progress_percent (GVariant *progress);
 const char *console_job_status_icon (const char *status);
+const char *console_job_files_done_label (const char *kind);
+const char *console_job_files_failed_label (const char *kind);
+char *console_job_failed_heading (const char *kind, guint total);
 
 guint console_passphrase_missing (const char *passphrase);
+guint console_passphrase_excess (const char *passphrase);
 gboolean console_passphrase_is_ascii (const char *passphrase);
 guint console_passphrase_strength (const char *passphrase);
 char *console_passphrase_generate (void);

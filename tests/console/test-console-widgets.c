@@ -77,6 +77,35 @@ test_passphrase_rule (void)
   g_rmdir (folder);
 }
 
+/* 1,024 characters at most, as the agent's rule says; one more is refused
+ * as the user types, saying by how many. */
+static void
+test_passphrase_maximum (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("passphrase-page-XXXXXX", NULL);
+  g_autofree char *longest = g_strnfill (1024, 'a');
+  g_autofree char *too_long = g_strnfill (1025, 'a');
+  GtkWidget *window = gtk_window_new (GTK_WINDOW_TOPLEVEL);
+  ConsolePassphrasePage *page = CONSOLE_PASSPHRASE_PAGE (console_passphrase_page_new ());
+
+  gtk_container_add (GTK_CONTAINER (window), GTK_WIDGET (page));
+  gtk_entry_set_text (entry (page, "save_entry"), folder);
+  gtk_entry_set_text (entry (page, "passphrase_entry"), longest);
+  gtk_entry_set_text (entry (page, "confirm_entry"), longest);
+  g_assert_true (console_passphrase_page_get_complete (page));
+
+  gtk_entry_set_text (entry (page, "passphrase_entry"), too_long);
+  gtk_entry_set_text (entry (page, "confirm_entry"), too_long);
+  g_assert_false (console_passphrase_page_get_complete (page));
+  g_assert_cmpstr (console_passphrase_page_get_rule_text (page), ==,
+                   "At most 1,024 characters: 1 character too many.");
+  g_assert_cmpuint (console_passphrase_excess (too_long), ==, 1);
+  g_assert_cmpuint (console_passphrase_excess (longest), ==, 0);
+
+  gtk_widget_destroy (window);
+  g_rmdir (folder);
+}
+
 static void
 test_passphrase_generate (void)
 {
@@ -156,6 +185,26 @@ test_progress_texts (void)
   g_assert_cmpint (console_job_progress_percent (recovering), ==, 25);
 }
 
+/* Job Details names a job's counts and failed items in its kind's words. */
+static void
+test_job_details_words (void)
+{
+  g_autofree char *backup = console_job_failed_heading ("backup", 1);
+  g_autofree char *recovery = console_job_failed_heading ("recovery", 2);
+  g_autofree char *check = console_job_failed_heading ("check", 3);
+  g_autofree char *prune = console_job_failed_heading ("prune", 2);
+
+  g_assert_cmpstr (backup, ==, "1 item not backed up:");
+  g_assert_cmpstr (recovery, ==, "2 items not recovered:");
+  g_assert_cmpstr (check, ==, "3 damaged or missing objects:");
+  g_assert_cmpstr (prune, ==, "2 items failed:");
+  g_assert_cmpstr (console_job_files_done_label ("backup"), ==, "Files backed up:");
+  g_assert_cmpstr (console_job_files_done_label ("recovery"), ==, "Files recovered:");
+  g_assert_null (console_job_files_done_label ("check"));
+  g_assert_cmpstr (console_job_files_failed_label ("check"), ==, "Damaged or missing:");
+  g_assert_cmpstr (console_job_files_failed_label ("recovery"), ==, "Files failed:");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -168,8 +217,10 @@ main (int argc, char **argv)
     }
 
   g_test_add_func ("/console/passphrase-page/rule", test_passphrase_rule);
+  g_test_add_func ("/console/passphrase-page/maximum", test_passphrase_maximum);
   g_test_add_func ("/console/passphrase-page/generate", test_passphrase_generate);
   g_test_add_func ("/console/util/formatting", test_formatting);
   g_test_add_func ("/console/jobs/progress-texts", test_progress_texts);
+  g_test_add_func ("/console/jobs/details-words", test_job_details_words);
   return g_test_run ();
 }
