@@ -85,6 +85,28 @@ hex (const guint8 *data, gsize size)
   return g_string_free (text, FALSE);
 }
 
+/* Whether a store descriptor from a file has a type and only strings for
+ * the members FORMAT.md gives: what reads it takes them as strings. */
+static gboolean
+descriptor_is_valid (JsonObject *descriptor)
+{
+  static const char *const members[] = {
+    "type", "path", "endpoint", "account", "container", "auth", "key", "sas",
+  };
+
+  if (!json_object_has_member (descriptor, "type"))
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      JsonNode *node = json_object_get_member (descriptor, members[i]);
+
+      if (node != NULL &&
+          (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Finds where the "mac" member starts: the MAC covers every byte before. */
 static gssize
 mac_offset (const char *data, gsize size)
@@ -166,7 +188,8 @@ coffer_credentials_parse (GBytes *file, GError **error)
     goto damaged;
 
   store = json_object_get_member (object, "store");
-  if (store == NULL || !JSON_NODE_HOLDS_OBJECT (store))
+  if (store == NULL || !JSON_NODE_HOLDS_OBJECT (store) ||
+      !descriptor_is_valid (json_node_get_object (store)))
     {
       set_invalid (error, "The file is damaged: it does not say where the vault is.");
       return NULL;

@@ -11,6 +11,70 @@
 
 #include "coffer-error.h"
 
+#include <string.h>
+
+static gboolean
+is_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/**
+ * coffer_json_is_one_object:
+ * @data: a document's bytes
+ * @size: how many
+ *
+ * Whether @data is one JSON object with nothing but white space around it,
+ * as every document Coffer writes is. json-glib 1.6 takes a value after the
+ * first one as the document instead, leaking the first, so a document is
+ * checked with this before it is parsed. Outside strings only the
+ * characters of JSON's grammar may appear (no comments, no single-quoted
+ * strings, which json-glib also takes): this then sees the same strings,
+ * and so the same braces, as the parser does.
+ *
+ * Returns: %TRUE if @data may be handed to json-glib
+ */
+gboolean
+coffer_json_is_one_object (const char *data, gsize size)
+{
+  static const char grammar[] = " \t\n\r:,+-.0123456789Eaeflnrstu";
+  gsize depth = 0;
+  gsize i = 0;
+
+  g_return_val_if_fail (data != NULL || size == 0, FALSE);
+
+  while (i < size && is_space (data[i]))
+    i++;
+  if (i == size || data[i] != '{')
+    return FALSE;
+  for (; i < size; i++)
+    {
+      if (data[i] == '"')
+        {
+          for (i++; i < size && data[i] != '"'; i++)
+            if (data[i] == '\\')
+              i++;
+          if (i >= size)
+            return FALSE;
+        }
+      else if (data[i] == '{' || data[i] == '[')
+        depth++;
+      else if (data[i] == '}' || data[i] == ']')
+        {
+          if (--depth == 0)
+            break;
+        }
+      else if (data[i] == '\0' || strchr (grammar, data[i]) == NULL)
+        return FALSE;
+    }
+  if (i == size)
+    return FALSE;
+  for (i++; i < size; i++)
+    if (!is_space (data[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * coffer_json_parse_object:
  * @bytes: a document
@@ -34,7 +98,7 @@ coffer_json_parse_object (GBytes *bytes, const char *what, GError **error)
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT, "%s is damaged: it is empty", what);
       return NULL;
     }
-  if (!g_utf8_validate (data, size, NULL) ||
+  if (!g_utf8_validate (data, size, NULL) || !coffer_json_is_one_object (data, size) ||
       !json_parser_load_from_data (parser, data, size, &local_error))
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT, "%s is damaged: it is not valid JSON",
@@ -92,11 +156,16 @@ coffer_json_get_time (
 {
   const char *text = coffer_json_get_string (object, member, what, error);
   g_autoptr (GDateTime) time = NULL;
+  g_autoptr (GDateTime) utc = NULL;
 
   if (text == NULL)
     return FALSE;
   time = g_date_time_new_from_iso8601 (text, NULL);
-  if (time == NULL)
+  /* In UTC it must still be a date GLib can hold (years 1 to 9999), or it
+   * could not be written back. */
+  if (time != NULL)
+    utc = g_date_time_to_utc (time);
+  if (time == NULL || utc == NULL)
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT, "%s is damaged: “%s” is not a time",
                    what, member);
@@ -111,7 +180,12 @@ coffer_json_format_time (gint64 unix_seconds)
 {
   g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
 
-  return g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ");
+  /* Four digits of year even before 1000 (GLib's %Y has as many as the
+   * year needs), or ISO 8601 readers, this file's among them, refuse it. */
+  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ", g_date_time_get_year (time),
+                          g_date_time_get_month (time), g_date_time_get_day_of_month (time),
+                          g_date_time_get_hour (time), g_date_time_get_minute (time),
+                          g_date_time_get_second (time));
 }
 
 /**

@@ -5,6 +5,7 @@
 
 G_BEGIN_DECLS
 
+gboolean coffer_json_is_one_object (const char *data, gsize size);
 JsonObject *coffer_json_parse_object (GBytes *bytes, const char *what, GError **error);
 const char *
 coffer_json_get_string (JsonObject *object, const char *member, const char *what, GError **error);

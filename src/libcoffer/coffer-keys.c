@@ -14,6 +14,7 @@
 
 #include "coffer-crypto.h"
 #include "coffer-error.h"
+#include "coffer-json-util.h"
 
 #include <json-glib/json-glib.h>
 #include <openssl/core_names.h>
@@ -502,7 +503,9 @@ coffer_master_keys_unwrap (GBytes *wrapped, const char *passphrase, GError **err
 
   data = g_bytes_get_data (wrapped, &size);
   parser = json_parser_new_immutable ();
-  if (size > KEY_FILE_MAX_SIZE || !g_utf8_validate (data, size, NULL) ||
+  /* Empty bytes have no data pointer, which json-glib refuses. */
+  if (size == 0 || size > KEY_FILE_MAX_SIZE || !g_utf8_validate (data, size, NULL) ||
+      !coffer_json_is_one_object (data, size) ||
       !json_parser_load_from_data (parser, data, size, NULL))
     {
       key_file_damaged (error, "it is not valid JSON");

@@ -114,6 +114,7 @@ lock_is_live (CofferStore *store, CofferStoreEntry *entry, gboolean *exclusive)
   g_autofree char *boot = boot_id ();
   gint64 now = coffer_store_get_time (store);
   const char *host, *lock_boot;
+  JsonNode *node;
   gint64 pid = 0;
 
   if (orphan_remove (store, entry->name))
@@ -124,11 +125,15 @@ lock_is_live (CofferStore *store, CofferStoreEntry *entry, gboolean *exclusive)
   bytes = coffer_store_get_sync (store, entry->name, 0, -1, NULL, NULL, NULL);
   if (bytes == NULL || (object = coffer_json_parse_object (bytes, entry->name, NULL)) == NULL)
     return FALSE;
-  *exclusive = json_object_get_boolean_member_with_default (object, "exclusive", TRUE);
-  host = json_object_get_string_member_with_default (object, "host", "");
-  lock_boot = json_object_get_string_member_with_default (object, "boot_id", "");
-  pid = json_object_get_int_member_with_default (object, "pid", 0);
-  if (g_str_equal (host, g_get_host_name ()) && g_str_equal (lock_boot, boot) && pid > 0 &&
+  /* Any job may have written it, or damage: a member of another type is
+   * one the lock does not have. */
+  node = json_object_get_member (object, "exclusive");
+  *exclusive = node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+               json_node_get_value_type (node) != G_TYPE_BOOLEAN || json_node_get_boolean (node);
+  host = coffer_json_get_string (object, "host", entry->name, NULL);
+  lock_boot = coffer_json_get_string (object, "boot_id", entry->name, NULL);
+  coffer_json_get_int (object, "pid", entry->name, &pid, NULL);
+  if (g_strcmp0 (host, g_get_host_name ()) == 0 && g_strcmp0 (lock_boot, boot) == 0 && pid > 0 &&
       kill (pid, 0) != 0 && errno == ESRCH)
     {
       coffer_store_delete_sync (store, entry->name, NULL, NULL);

@@ -242,6 +242,7 @@ coffer_machine_config_read (CofferVault *vault,
   g_autoptr (JsonObject) object = NULL;
   JsonObject *chunker;
   gint64 format = 0;
+  gint64 min = 0, avg = 0, max = 0;
   guint8 key[32];
 
   sealed =
@@ -267,12 +268,12 @@ coffer_machine_config_read (CofferVault *vault,
                     JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "chunker"))
                 ? json_object_get_object_member (object, "chunker")
                 : NULL;
+  /* A member missing or of another type is a parameter Coffer does not use. */
   if (chunker == NULL ||
-      g_strcmp0 (json_object_get_string_member_with_default (chunker, "algorithm", ""),
-                 "fastcdc-2020") != 0 ||
-      json_object_get_int_member_with_default (chunker, "min", 0) != 256 * 1024 ||
-      json_object_get_int_member_with_default (chunker, "avg", 0) != 1024 * 1024 ||
-      json_object_get_int_member_with_default (chunker, "max", 0) != 4 * 1024 * 1024)
+      g_strcmp0 (coffer_json_get_string (chunker, "algorithm", name, NULL), "fastcdc-2020") != 0 ||
+      !coffer_json_get_int (chunker, "min", name, &min, NULL) || min != 256 * 1024 ||
+      !coffer_json_get_int (chunker, "avg", name, &avg, NULL) || avg != 1024 * 1024 ||
+      !coffer_json_get_int (chunker, "max", name, &max, NULL) || max != 4 * 1024 * 1024)
     {
       g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
                    "%s is damaged: its chunker parameters are not the ones Coffer uses", name);
