@@ -19,6 +19,54 @@ is_space (char c)
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The value of the 4 hex digits at @data, or -1. */
+static int
+hex4 (const char *data)
+{
+  int value = 0;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      int digit = g_ascii_xdigit_value (data[i]);
+
+      if (digit < 0)
+        return -1;
+      value = value * 16 + digit;
+    }
+  return value;
+}
+
+/* Moves *@at from a backslash in a string to the last byte of its escape,
+ * if it is one of JSON's: json-glib also takes C's octal escapes and lone
+ * surrogates, which give strings that are not UTF-8, and cuts a string at
+ * \u0000. */
+static gboolean
+skip_escape (const char *data, gsize size, gsize *at)
+{
+  gsize i = *at + 1;
+  int unit;
+
+  if (i < size && strchr ("\"\\/bfnrt", data[i]) != NULL && data[i] != '\0')
+    {
+      *at = i;
+      return TRUE;
+    }
+  if (i >= size || data[i] != 'u' || size - i < 5 || (unit = hex4 (data + i + 1)) <= 0 ||
+      (unit >= 0xdc00 && unit <= 0xdfff))
+    return FALSE;
+  i += 4;
+  if (unit >= 0xd800 && unit <= 0xdbff)
+    {
+      /* A high surrogate: its low one follows. */
+      if (size - i < 7 || data[i + 1] != '\\' || data[i + 2] != 'u' ||
+          (unit = hex4 (data + i + 3)) < 0xdc00 || unit > 0xdfff)
+        return FALSE;
+      i += 6;
+    }
+  *at = i;
+  return TRUE;
+}
+
 /**
  * coffer_json_is_one_object:
  * @data: a document's bytes
@@ -30,7 +78,9 @@ is_space (char c)
  * checked with this before it is parsed. Outside strings only the
  * characters of JSON's grammar may appear (no comments, no single-quoted
  * strings, which json-glib also takes): this then sees the same strings,
- * and so the same braces, as the parser does.
+ * and so the same braces, as the parser does. Inside strings only JSON's
+ * escapes may appear, and no control character, so that every string read
+ * is UTF-8 without a NUL, and can be written back.
  *
  * Returns: %TRUE if @data may be handed to json-glib
  */
@@ -52,8 +102,8 @@ coffer_json_is_one_object (const char *data, gsize size)
       if (data[i] == '"')
         {
           for (i++; i < size && data[i] != '"'; i++)
-            if (data[i] == '\\')
-              i++;
+            if ((guchar) data[i] < 0x20 || (data[i] == '\\' && !skip_escape (data, size, &i)))
+              return FALSE;
           if (i >= size)
             return FALSE;
         }
