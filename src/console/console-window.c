@@ -18,6 +18,7 @@
 
 #include "console-window.h"
 #include "console-backup-wizard.h"
+#include "console-check-dialog.h"
 #include "console-job-dialog.h"
 #include "console-job-monitor.h"
 #include "console-jobs-page.h"
@@ -52,6 +53,8 @@ struct _ConsoleWindow
   GtkWidget *schedule_button;
   GtkWidget *back_up_button;
   GtkWidget *recover_button;
+  GtkWidget *check_button;
+  GtkWidget *repair_button;
   GtkWidget *properties_button;
   GtkWidget *unregister_button;
 
@@ -119,6 +122,13 @@ static const struct
   { "recover-data", G_STRUCT_OFFSET (ConsoleWindow, recover_button), NEEDS_REGISTERED,
     N_ ("Register this server to a vault first"), NULL,
     N_ ("Recover files and folders from a backup of this or another server") },
+  { "check-backups", G_STRUCT_OFFSET (ConsoleWindow, check_button), NEEDS_REGISTERED,
+    N_ ("Register this server to a vault first"), NULL,
+    N_ ("Verify that this server's backups in the vault are whole and can be read") },
+  { "repair-backups", G_STRUCT_OFFSET (ConsoleWindow, repair_button), NEEDS_REGISTERED,
+    N_ ("Register this server to a vault first"), NULL,
+    N_ ("Mend damaged backups: rebuild the index, set damaged objects aside; nothing is "
+        "deleted") },
   { "change-properties", G_STRUCT_OFFSET (ConsoleWindow, properties_button), NEEDS_AGENT, NULL,
     NULL, N_ ("Throttling, proxy, passphrase and cache folder") },
   { "unregister-server", G_STRUCT_OFFSET (ConsoleWindow, unregister_button), NEEDS_REGISTERED,
@@ -485,6 +495,26 @@ recover_data_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 }
 
 static void
+check_or_repair (ConsoleWindow *self, gboolean repair)
+{
+  if (self->agent != NULL)
+    present_over (self, GTK_WIDGET (console_check_dialog_new (GTK_WINDOW (self), self->agent,
+                                                              self->job_monitor, repair)));
+}
+
+static void
+check_backups_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  check_or_repair (user_data, FALSE);
+}
+
+static void
+repair_backups_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  check_or_repair (user_data, TRUE);
+}
+
+static void
 change_properties_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   ConsoleWindow *self = user_data;
@@ -575,6 +605,8 @@ static const GActionEntry win_entries[] = {
   { "schedule-backup", schedule_backup_cb },
   { "back-up-now", back_up_now_cb },
   { "recover-data", recover_data_cb },
+  { "check-backups", check_backups_cb },
+  { "repair-backups", repair_backups_cb },
   { "change-properties", change_properties_cb },
   { "unregister-server", unregister_server_cb },
   { "refresh", refresh_cb },
@@ -670,6 +702,8 @@ console_window_class_init (ConsoleWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, schedule_button);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, back_up_button);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, recover_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, check_button);
+  gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, repair_button);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, properties_button);
   gtk_widget_class_bind_template_child (widget_class, ConsoleWindow, unregister_button);
   gtk_widget_class_bind_template_callback (widget_class, nav_selection_changed_cb);
