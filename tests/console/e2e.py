@@ -69,6 +69,11 @@ def step_start(s):
     find_showing(s.window, "the not-registered overview",
                  name="This server is not registered to a vault", roleName="label")
     ok("the console starts and says this server is not registered")
+    for name in ("Check Backups…", "Repair Backups…"):
+        button = s.action(name)
+        wait_for(lambda: button.description == "Register this server to a vault first",
+                 f"{name} to say what it needs")
+        check(not button.sensitive, f"{name} cannot be used before registering")
 
 
 def wizard_button(wizard, name):
@@ -425,6 +430,140 @@ def step_recover_file(s):
         check(recovered.read() == original.read(), "the recovered file has the original's bytes")
 
 
+def check_dialog(s, action, title):
+    """Opens Check Backups or Repair Backups from the Actions pane."""
+    press(s.action(action), f"{action} to become usable once registered")
+    return find(s.app, f"the {title} dialog", name=title, roleName="dialog", showing_only=True)
+
+
+def dialog_button(dialog, name):
+    return find_showing(dialog, f"the {name} button", name=name, roleName="push button")
+
+
+def run_check(dialog, start, what, screenshot_name):
+    """Presses start in a Check or Repair dialog; returns its result label once shown."""
+    press(dialog_button(dialog, start))
+    find_showing(dialog, f"the {what}'s phase", name="Phase", roleName="label")
+    screenshot(f"{screenshot_name}-progress", dialog)
+    result = find_showing(dialog, f"the {what}'s result", name="Result", roleName="label",
+                          timeout=120)
+    wait_for(lambda: result.text, f"the {what}'s result to be written")
+    screenshot(f"{screenshot_name}-result", dialog)
+    return result
+
+
+def agent_message(dialog):
+    return find_showing(dialog, "the agent's message", name="The agent's message",
+                        roleName="label").text
+
+
+def step_check_backups(s):
+    # A job already running: the agent refuses, and the dialog says why.
+    # Throttled, a check reading the vault's packs runs long enough.
+    slow = cli("properties", "set", "--throttle", "on", "--work-bandwidth", "512Kbps",
+               "--non-work-bandwidth", "512Kbps")
+    check(slow.returncode == 0, f"coffer properties set throttles to 512 Kbps: {slow.stderr}")
+    busy = cli("check", "--read-data")
+    found = re.search(r"job (\d+) started", busy.stdout)
+    check(busy.returncode == 0 and found is not None,
+          f"coffer check starts a job: {busy.stdout}{busy.stderr}")
+    dialog = check_dialog(s, "Check Backups…", "Check Backups")
+    read_data = find_showing(dialog, "Read every byte", name="Read every byte (slower)",
+                             roleName="check box")
+    check(read_data.checked, "Check Backups reads every byte unless told not to")
+    screenshot("check-intro", dialog)
+    press(dialog_button(dialog, "Start"))
+    refused = find_showing(dialog, "the refusal", name="Why the job did not start",
+                           roleName="label", timeout=30)
+    wait_for(lambda: refused.text, "the agent's refusal to be written")
+    check(refused.text == "Another job is in progress.",
+          f"a check refused by the agent stays on the first page, saying why: {refused.text}")
+    screenshot("check-refused", dialog)
+    cancelled = cli("job", "cancel", found.group(1))
+    check(cancelled.returncode == 0, f"coffer job cancel stops that check: {cancelled.stderr}")
+    fast = cli("properties", "set", "--throttle", "off")
+    check(fast.returncode == 0, f"coffer properties set turns throttling off: {fast.stderr}")
+    wait_for(lambda: json.loads(cli("job", "show", found.group(1), "--json").stdout)["status"]
+             == "cancelled", "the throttled check to end", 30)
+
+    result = run_check(dialog, "Start", "check", "check")
+    check(result.text == "No damage was found.",
+          f"Check Backups says no damage was found: {result.text}")
+    message = agent_message(dialog)
+    check("every blob read and verified" in message,
+          f"the check read every byte: {message}")
+    press(dialog_button(dialog, "Close"))
+    wait_for(lambda: not dialog.showing, "Check Backups to close")
+
+
+def largest_pack(s):
+    packs = [os.path.join(folder, name)
+             for folder, _, names in os.walk(os.path.join(s.vault, "machines"))
+             if os.sep + "data" in folder for name in names]
+    return max(packs, key=os.path.getsize)
+
+
+def step_repair_backups(s):
+    # Damage the vault: one byte in the middle of its largest pack.
+    pack = largest_pack(s)
+    size = os.path.getsize(pack)
+    with open(pack, "r+b") as f:
+        f.seek(size // 2)
+        byte = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    ok(f"one byte of the vault's largest pack ({size} bytes) is flipped")
+
+    dialog = check_dialog(s, "Check Backups…", "Check Backups")
+    result = run_check(dialog, "Start", "check", "check-damage")
+    check(result.text == "The check found damage.",
+          f"Check Backups says it found damage: {result.text}; {agent_message(dialog)}")
+
+    # Details lists the damaged pack and the file that needs it.
+    press(dialog_button(dialog, "Details"))
+    details = find(s.app, "Job Details of the check", name="Job Details", roleName="dialog",
+                   showing_only=True)
+    failed = find_showing(details, "the failed items", name="Failed items", roleName="table")
+    item = wait_for(lambda: failed.findChild(
+        lambda n: n.roleName == "table cell" and "photo.bin" in n.name, retry=False,
+        requireResult=False), "the damaged pack's entry naming photo.bin", 30)
+    ok(f"Job Details names the file that needs the damaged pack: {item.name[:120]}")
+    screenshot("check-damage-details", details)
+    press(dialog_button(details, "Close"))
+    wait_for(lambda: not details.showing, "Job Details to close")
+
+    # Repair… asks first, then repairs.
+    press(dialog_button(dialog, "Repair…"))
+    wait_for(lambda: dialog.name == "Repair Backups", "the dialog to ask about the repair")
+    find_showing(dialog, "what a repair does", name="Repair this server's backups?",
+                 roleName="label")
+    screenshot("repair-confirm", dialog)
+    result = run_check(dialog, "Repair", "repair", "repair")
+    check(result.text == "The backups were repaired.",
+          f"Repair says it repaired the backups: {result.text}; {agent_message(dialog)}")
+    damaged = [name for folder, _, names in os.walk(os.path.join(s.vault, "damaged"))
+               for name in names]
+    check(os.path.basename(pack) in damaged,
+          f"the damaged pack is in the vault's damaged/ folder, not deleted: {damaged}")
+    press(dialog_button(dialog, "Close"))
+    wait_for(lambda: not dialog.showing, "Repair Backups to close")
+
+    # A second check finds nothing; Repair Backups from the Actions pane asks first.
+    dialog = check_dialog(s, "Check Backups…", "Check Backups")
+    result = run_check(dialog, "Start", "check", "check-after-repair")
+    check(result.text == "No damage was found.",
+          f"a check after the repair finds no damage: {result.text}; {agent_message(dialog)}")
+    press(dialog_button(dialog, "Close"))
+    wait_for(lambda: not dialog.showing, "Check Backups to close")
+    dialog = check_dialog(s, "Repair Backups…", "Repair Backups")
+    find_showing(dialog, "what a repair does", name="Repair this server's backups?",
+                 roleName="label")
+    ok("Repair Backups asks before it repairs")
+    screenshot("repair-intro", dialog)
+    press(dialog_button(dialog, "Cancel"))
+    wait_for(lambda: not dialog.showing, "Repair Backups to close")
+
+
 def step_set_throttling(s):
     press(s.action("Change Properties"))
     dialog = find(s.app, "the Change Properties dialog", name="Change Properties",
@@ -661,6 +800,8 @@ STEPS = [
     step_back_up_now,
     step_job_completes,
     step_recover_file,
+    step_check_backups,
+    step_repair_backups,
     step_set_throttling,
     step_watch_running_job,
     step_change_passphrase,
