@@ -209,6 +209,22 @@ write_file (const char *dir, const char *name, GBytes *bytes)
       g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL));
 }
 
+/* write_file() for bytes made for it alone. */
+static void
+take_file (const char *dir, const char *name, GBytes *bytes)
+{
+  write_file (dir, name, bytes);
+  g_bytes_unref (bytes);
+}
+
+static int
+make_folder (const char *dir, const char *name, int mode)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  return g_mkdir (path, mode);
+}
+
 static void
 test_round_trip_and_dedup (Fixture *fixture, gconstpointer data)
 {
@@ -225,7 +241,7 @@ test_round_trip_and_dedup (Fixture *fixture, gconstpointer data)
   write_file (fixture->source, "a/big.bin", big);
   write_file (fixture->source, "b/copy.bin", big); /* identical: stored once */
   write_file (fixture->source, "small.txt", small);
-  g_assert_cmpint (g_mkdir (g_build_filename (fixture->source, "empty", NULL), 0700), ==, 0);
+  g_assert_cmpint (make_folder (fixture->source, "empty", 0700), ==, 0);
   /* Files changed within a second of being read are not cached (they may
    * still be changing): let their change times age. */
   g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
@@ -297,8 +313,8 @@ test_unreadable_file_is_a_warning (Fixture *fixture, gconstpointer data)
       g_test_skip ("root can read every file");
       return;
     }
-  write_file (fixture->source, "ok.txt", g_bytes_new_static ("ok", 2));
-  write_file (fixture->source, "secret.txt", g_bytes_new_static ("no", 2));
+  take_file (fixture->source, "ok.txt", g_bytes_new_static ("ok", 2));
+  take_file (fixture->source, "secret.txt", g_bytes_new_static ("no", 2));
   g_assert_cmpint (g_chmod (secret, 0), ==, 0);
 
   result = back_up (fixture);
@@ -347,8 +363,8 @@ test_lost_hardlink_names_are_warnings (Fixture *fixture, gconstpointer data)
   CofferFailedItem *changed = NULL;
   CofferFailedItem *named = NULL;
 
-  write_file (fixture->source, "ok.txt", g_bytes_new_static ("ok", 2));
-  write_file (fixture->source, "a/busy.bin", random_bytes (32 * 1024 * 1024, 5));
+  take_file (fixture->source, "ok.txt", g_bytes_new_static ("ok", 2));
+  take_file (fixture->source, "a/busy.bin", random_bytes (32 * 1024 * 1024, 5));
   g_assert_cmpint (g_mkdir (other_folder, 0700), ==, 0);
   g_assert_cmpint (link (first, other), ==, 0);
 
@@ -400,7 +416,7 @@ test_check_finds_every_damaged_pack (Fixture *fixture, gconstpointer data)
   gboolean named_file = FALSE;
 
   write_file (fixture->source, "big.bin", big);
-  write_file (fixture->source, "notes.txt", g_bytes_new_static ("notes\n", 6));
+  take_file (fixture->source, "notes.txt", g_bytes_new_static ("notes\n", 6));
   backup = back_up (fixture);
 
   clean = check (fixture, TRUE);
@@ -532,12 +548,12 @@ test_every_kind_of_entry_is_captured (Fixture *fixture, gconstpointer data)
   CofferNode *node, *other;
   int fd;
 
-  write_file (fixture->source, "file.txt", g_bytes_new_static ("content\n", 8));
+  take_file (fixture->source, "file.txt", g_bytes_new_static ("content\n", 8));
   g_assert_cmpint (link (file, hardlink), ==, 0);
   g_assert_cmpint (symlink ("file.txt", symlink_path), ==, 0);
   g_assert_cmpint (mkfifo (fifo, 0640), ==, 0);
-  write_file (fixture->source, "empty", g_bytes_new_static ("", 0));
-  g_assert_cmpint (g_mkdir (g_build_filename (fixture->source, "empty-dir", NULL), 0750), ==, 0);
+  take_file (fixture->source, "empty", g_bytes_new_static ("", 0));
+  g_assert_cmpint (make_folder (fixture->source, "empty-dir", 0750), ==, 0);
   g_assert_cmpint (g_chmod (file, 0741), ==, 0);
   if (setxattr (file, "user.coffer.test", "yes", 3, 0) != 0)
     g_test_message ("user xattrs are not supported here");
@@ -656,18 +672,18 @@ test_exclusions_and_cache_folders (Fixture *fixture, gconstpointer data)
   g_autoptr (CofferPolicy) policy = NULL;
   guint64 total;
 
-  write_file (fixture->source, "keep.txt", g_bytes_new_static ("keep", 4));
-  write_file (fixture->source, "scratch.TMP", g_bytes_new_static ("tmp", 3));
-  write_file (fixture->source, "wanted.tmp", g_bytes_new_static ("wanted", 6));
-  write_file (fixture->source, "notes.txt~", g_bytes_new_static ("old", 3));
-  write_file (fixture->source, "build/out.o", g_bytes_new_static ("obj", 3));
-  write_file (fixture->source, "build/sub/deep.o", g_bytes_new_static ("obj", 3));
-  write_file (fixture->source, "logs/today.log", g_bytes_new_static ("log", 3));
-  write_file (fixture->source, "thumbnails/CACHEDIR.TAG", g_bytes_new_static (tag, strlen (tag)));
-  write_file (fixture->source, "thumbnails/a.png", g_bytes_new_static ("png", 3));
-  write_file (fixture->source, "thumbnails/big/b.png", g_bytes_new_static ("png", 3));
-  write_file (fixture->source, "fake/CACHEDIR.TAG", g_bytes_new_static ("not a tag", 9));
-  write_file (fixture->source, "fake/c.txt", g_bytes_new_static ("c", 1));
+  take_file (fixture->source, "keep.txt", g_bytes_new_static ("keep", 4));
+  take_file (fixture->source, "scratch.TMP", g_bytes_new_static ("tmp", 3));
+  take_file (fixture->source, "wanted.tmp", g_bytes_new_static ("wanted", 6));
+  take_file (fixture->source, "notes.txt~", g_bytes_new_static ("old", 3));
+  take_file (fixture->source, "build/out.o", g_bytes_new_static ("obj", 3));
+  take_file (fixture->source, "build/sub/deep.o", g_bytes_new_static ("obj", 3));
+  take_file (fixture->source, "logs/today.log", g_bytes_new_static ("log", 3));
+  take_file (fixture->source, "thumbnails/CACHEDIR.TAG", g_bytes_new_static (tag, strlen (tag)));
+  take_file (fixture->source, "thumbnails/a.png", g_bytes_new_static ("png", 3));
+  take_file (fixture->source, "thumbnails/big/b.png", g_bytes_new_static ("png", 3));
+  take_file (fixture->source, "fake/CACHEDIR.TAG", g_bytes_new_static ("not a tag", 9));
+  take_file (fixture->source, "fake/c.txt", g_bytes_new_static ("c", 1));
   edit_policy (fixture, "exclude", ".tmp");
   edit_policy (fixture, "exclude", "*~");
   edit_policy (fixture, "exclude", logs);
@@ -755,7 +771,7 @@ test_parallel_walk (Fixture *fixture, gconstpointer data)
         g_autoptr (GBytes) bytes = random_bytes (2048, d * 100 + f);
         write_file (fixture->source, name, bytes);
       }
-  write_file (fixture->source, "d00/common.txt", g_bytes_new_static ("shared", 6));
+  take_file (fixture->source, "d00/common.txt", g_bytes_new_static ("shared", 6));
   common = g_build_filename (fixture->source, "d00", "common.txt", NULL);
   for (guint d = 1; d < 40; d++)
     {

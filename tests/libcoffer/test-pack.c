@@ -489,7 +489,8 @@ forge_pack (const CofferMasterKeys *keys,
     }
 
   g_byte_array_set_size (pack, area_size);
-  memset (pack->data, 0, area_size);
+  if (area_size > 0) /* an empty GByteArray has no data to fill */
+    memset (pack->data, 0, area_size);
   header_at = pack->len;
   header_size = 1 + 12 + plain->len + 16;
   g_byte_array_set_size (pack, header_at + header_size + 4);
