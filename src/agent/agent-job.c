@@ -786,6 +786,8 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   g_autoptr (GPtrArray) known = NULL;
   g_autofree char *vault_damage = NULL;
   g_autofree char *passphrase = NULL;
+  g_autofree char *key_copy = NULL;
+  const char *key_name = NULL;
   guint flags = GPOINTER_TO_UINT (task_data);
   gboolean read_data = (flags & CHECK_READ_DATA) != 0;
   gboolean repair = (flags & CHECK_REPAIR) != 0;
@@ -800,6 +802,13 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
       (lock = coffer_lock_take (vault, registration->machine_id, registration->instance_id, repair,
                                 self->cancellable, &error)) != NULL)
     {
+      /* The key object the keys were last opened from, named in the copy. */
+      key_copy = coffer_catalog_get_setting (self->catalog, COFFER_SETTING_KEYS_DOCUMENT, NULL);
+      if (key_copy != NULL && strchr (key_copy, '\n') != NULL)
+        {
+          *strchr (key_copy, '\n') = '\0';
+          key_name = key_copy;
+        }
       machine.id = registration->machine_id;
       machine.name = registration->machine_name;
       machine.instance_id = registration->instance_id;
@@ -812,6 +821,7 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
       options.catalog_points = known;
       options.machine = &machine;
       options.passphrase = passphrase;
+      options.key_name = key_name;
       options.vault_damage = vault_damage;
       options.progress = progress_cb;
       options.progress_data = self;

@@ -314,7 +314,12 @@ check_documents (Check *check, GError **error)
         add_itemf (check->result->problems, entry->name, "It is damaged: %s", local_error->message);
       g_clear_error (&local_error);
     }
-  if (options->passphrase != NULL && !check->good_key)
+  if (options->passphrase != NULL && !check->good_key && options->key_name != NULL &&
+      g_str_has_prefix (options->key_name, keys_prefix) &&
+      !g_hash_table_contains (check->bad_keys, options->key_name))
+    add_item (check->result->problems, options->key_name,
+              "It is missing: this server's keys were last opened from it.");
+  else if (options->passphrase != NULL && !check->good_key)
     add_item (check->result->problems, keys_prefix,
               "No key object opens with this server's passphrase: another server or a "
               "reinstall could not recover this server's backups.");
@@ -743,6 +748,23 @@ repair_documents (Check *check, GError **error)
   return TRUE;
 }
 
+/* Whether a pack other than @pack_name, and not damaged, holds blob @id. */
+static gboolean
+held_elsewhere (Check *check, const guint8 *id, const char *pack_name)
+{
+  CofferBlobLocation where;
+  g_autofree char *hex = NULL;
+  g_autofree char *object = NULL;
+
+  if (!coffer_index_lookup (check->index, id, &where))
+    return FALSE;
+  hex = coffer_blob_id_to_hex (where.pack);
+  if (g_str_equal (hex, pack_name))
+    return FALSE;
+  object = coffer_pack_object_name (check->options->machine_id, hex);
+  return !g_hash_table_contains (check->bad_packs, object);
+}
+
 /* Salvages the blobs of a damaged pack that still open into a new pack,
  * then moves the pack away. */
 static gboolean
@@ -778,6 +800,8 @@ salvage_pack (Check *check, const char *object, GError **error)
       g_autoptr (GBytes) plain = NULL;
       g_autoptr (GBytes) sealed = NULL;
 
+      if (held_elsewhere (check, blob->id, name))
+        continue;
       plain = coffer_blob_open (check->options->keys, blob->id, blob->type, data + blob->offset,
                                 blob->length, blob->raw_length, NULL);
       if (plain == NULL)
@@ -802,8 +826,8 @@ salvage_pack (Check *check, const char *object, GError **error)
           return FALSE;
         }
       add_itemf (check->result->repairs, new_object,
-                 "%u of the %u blobs of damaged pack %s still opened: they were stored again in "
-                 "this pack.",
+                 "%u of the %u blobs of damaged pack %s still opened and are in no other pack: "
+                 "they were stored again in this pack.",
                  kept, entries->len, name);
     }
   return move_away (check, object,
@@ -911,8 +935,9 @@ rebuild_index (Check *check, CofferIndex **out_index, GError **error)
              "The index was rebuilt from the headers of %u packs into %u index files.", packs->len,
              files->len);
 
-  /* Only now do the old files go: damaged ones into damaged/, the others
-   * (whose every entry the new files hold) deleted, as a prune does. */
+  /* Only now do the old files go, into damaged/ too: damaged ones, and
+   * the others, which may name packs that are gone (their every good entry
+   * is in the new files). */
   for (guint i = 0; i < check->index_report->bad_index_files->len; i++)
     g_hash_table_add (bad_files, g_ptr_array_index (check->index_report->bad_index_files, i));
   for (guint i = 0; i < old_files->len; i++)
@@ -922,18 +947,12 @@ rebuild_index (Check *check, CofferIndex **out_index, GError **error)
 
       if (g_hash_table_contains (written, entry->name))
         continue;
-      if (g_hash_table_contains (bad_files, entry->name))
-        {
-          if (!move_away (check, entry->name, "Damaged or foreign index file.", error))
-            return FALSE;
-        }
-      else if (!coffer_store_delete_sync (check->store, entry->name, check->cancellable,
-                                          &local_error) &&
-               !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
+      if (!move_away (check, entry->name,
+                      g_hash_table_contains (bad_files, entry->name)
+                          ? "Damaged or foreign index file."
+                          : "Index file replaced by the rebuilt index.",
+                      error))
+        return FALSE;
     }
   *out_index = g_steal_pointer (&index);
   return TRUE;
@@ -944,6 +963,7 @@ typedef struct
 {
   Check *check;
   CofferIndex *index;
+  GHashTable *lost_groups; /* hardlink groups whose content is gone */
   CofferPackWriter *writer;
   GHashTable *rewritten; /* old tree id → new tree id */
   GPtrArray *new_packs;  /* pack names written */
@@ -1082,6 +1102,10 @@ rewrite_tree (Rewrite *rewrite,
       for (guint c = 0; node->chunks != NULL && c < node->chunks->len && whole; c++)
         whole = coffer_index_contains (
             rewrite->index, &g_array_index (node->chunks, guint8, c * COFFER_BLOB_ID_SIZE));
+      /* Every name of a hardlink whose content is gone goes with it. */
+      if (whole && node->hardlink_group != 0 &&
+          g_hash_table_contains (rewrite->lost_groups, &node->hardlink_group))
+        whole = FALSE;
       if (!whole)
         {
           lose (rewrite, child, node->size);
@@ -1113,12 +1137,19 @@ rewrite_tree (Rewrite *rewrite,
   return TRUE;
 }
 
-/* Whether everything a point needs is in @index. */
+/* Whether everything a point needs is in @index; notes in @lost_groups the
+ * hardlink groups whose content is gone. */
 static gboolean
-point_is_whole (Check *check, CofferIndex *index, const guint8 *tree_id, GHashTable *seen)
+point_is_whole (Check *check,
+                CofferIndex *index,
+                const guint8 *tree_id,
+                GHashTable *seen,
+                GHashTable *lost_groups)
 {
   g_autoptr (GBytes) plain = NULL;
   g_autoptr (GPtrArray) nodes = NULL;
+
+  gboolean whole = TRUE;
 
   if (!g_hash_table_add (seen, g_memdup2 (tree_id, COFFER_BLOB_ID_SIZE)))
     return TRUE;
@@ -1132,14 +1163,31 @@ point_is_whole (Check *check, CofferIndex *index, const guint8 *tree_id, GHashTa
       CofferNode *node = g_ptr_array_index (nodes, i);
 
       if (node->type == COFFER_NODE_DIR && node->has_subtree &&
-          !point_is_whole (check, index, node->subtree, seen))
-        return FALSE;
+          !point_is_whole (check, index, node->subtree, seen, lost_groups))
+        whole = FALSE;
       for (guint c = 0; node->chunks != NULL && c < node->chunks->len; c++)
         if (!coffer_index_contains (index,
                                     &g_array_index (node->chunks, guint8, c * COFFER_BLOB_ID_SIZE)))
-          return FALSE;
+          {
+            whole = FALSE;
+            if (node->hardlink_group != 0)
+              g_hash_table_add (lost_groups, g_memdup2 (&node->hardlink_group, sizeof (guint64)));
+            break;
+          }
     }
-  return TRUE;
+  return whole;
+}
+
+static gboolean
+root_is_readable (Check *check, CofferIndex *index, const guint8 *root)
+{
+  g_autoptr (GBytes) plain = NULL;
+  g_autoptr (GPtrArray) nodes = NULL;
+
+  plain = coffer_point_reader_fetch_blob (check->options->vault, check->options->machine_id,
+                                          check->options->keys, index, root, COFFER_BLOB_TREE,
+                                          check->cancellable, NULL);
+  return plain != NULL && (nodes = coffer_tree_parse (plain, NULL)) != NULL;
 }
 
 static gboolean
@@ -1149,20 +1197,24 @@ repair_points (Check *check, CofferIndex *index, GError **error)
   g_autoptr (GHashTable) seen =
       g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, g_free, NULL);
   g_autoptr (GPtrArray) to_rewrite = g_ptr_array_new ();
-  Rewrite rewrite = { check, index, NULL, NULL, NULL, 0, 0, NULL };
+  Rewrite rewrite = { check, index, NULL, NULL, NULL, NULL, 0, 0, NULL };
+  g_autoptr (GHashTable) lost_groups =
+      g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   gboolean ok = FALSE;
 
   report (check, "Rewriting recovery points that lost data…");
+
   for (guint i = 0; i < check->points->len; i++)
     {
       CofferSnapshot *snapshot = g_ptr_array_index (check->points, i);
 
       g_hash_table_remove_all (seen);
-      if (!point_is_whole (check, index, snapshot->root, seen))
+      if (!point_is_whole (check, index, snapshot->root, seen, lost_groups))
         g_ptr_array_add (to_rewrite, snapshot);
     }
   if (to_rewrite->len == 0)
     return TRUE;
+  rewrite.lost_groups = lost_groups;
 
   rewrite.rewritten =
       g_hash_table_new_full (coffer_blob_id_hash, coffer_blob_id_equal, g_free, g_free);
@@ -1185,6 +1237,23 @@ repair_points (Check *check, CofferIndex *index, GError **error)
         rewrite.bytes_lost = 0;
         g_ptr_array_set_size (rewrite.lost, 0);
         g_hash_table_remove_all (rewrite.rewritten);
+        /* Hardlink groups are numbered per point: find this one's lost. */
+        g_hash_table_remove_all (lost_groups);
+        g_hash_table_remove_all (seen);
+        point_is_whole (check, index, old->root, seen, lost_groups);
+        if (!root_is_readable (check, index, old->root))
+          {
+            /* Nothing of it can be recovered: the point goes. */
+            g_string_free (names, TRUE);
+            add_itemf (check->result->repairs, old_object,
+                       "The top folder of the recovery point of %s is lost, so nothing of it can "
+                       "be recovered; the point is given up.",
+                       when);
+            g_ptr_array_add (check->result->points_lost, g_strdup (old->id));
+            if (!move_away (check, old_object, "Recovery point without its top folder.", error))
+              goto out;
+            continue;
+          }
         {
           guint8 root[COFFER_BLOB_ID_SIZE];
 
@@ -1340,7 +1409,7 @@ coffer_check_run_full (const CofferCheckOptions *options, GCancellable *cancella
   check.cancellable = cancellable;
   ok = check_pass (&check, options->read_data || options->repair, error);
   result->found = result->problems->len;
-  if (ok && options->repair && (result->found > 0 || check.index_report->scanned_packs->len > 0))
+  if (ok && options->repair && result->found > 0)
     {
       CofferCheckOptions again = *options;
       g_autoptr (CofferCheckResult) after = result_new ();

@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  *   name and instance id), and what a repair writes
  * @passphrase: (nullable): the machine's passphrase: the key objects are
  *   checked against it, and a repair wraps the keys with it
+ * @key_name: (nullable): the key object this machine's keys were last
+ *   opened from, to name it when it is missing
  * @vault_damage: (nullable): why vault.json could not be read, when the
  *   vault was opened from a copy; a repair writes it again
  * @progress: (nullable): called now and then
@@ -41,6 +43,7 @@ typedef struct
   GPtrArray *catalog_points;
   const CofferMachineInfo *machine;
   const char *passphrase;
+  const char *key_name;
   const char *vault_damage;
   CofferBackupProgressFunc progress;
   gpointer progress_data;

@@ -715,14 +715,37 @@ coffer_open_registered_vault_throttled (CofferCatalog *catalog,
                                             cancellable, error);
 }
 
+/* Whether a vault that answered "unreachable" only lost its vault.json:
+ * none is there, but this machine's key objects are. An empty mount point
+ * holds neither, and another vault's vault.json is not missing. */
+static gboolean
+vault_json_lost (CofferStore *store,
+                 const char *machine_id,
+                 const GError *error,
+                 GCancellable *cancellable)
+{
+  g_autoptr (CofferStoreEntry) entry = NULL;
+  g_autoptr (GPtrArray) keys = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *prefix = keys_prefix (machine_id);
+
+  if (!g_error_matches (error, COFFER_ERROR, COFFER_ERROR_VAULT_UNREACHABLE))
+    return FALSE;
+  entry = coffer_store_stat_sync (store, "vault.json", cancellable, &local_error);
+  if (entry != NULL || !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_NOT_FOUND))
+    return FALSE;
+  keys = coffer_store_list_sync (store, prefix, cancellable, NULL);
+  return keys != NULL && keys->len > 0;
+}
+
 /**
  * coffer_open_registered_vault_full:
  * @catalog: the agent's catalog
  * @throttle: (nullable): the throttle every byte to or from the vault passes
  *   through; %NULL for none
- * @for_repair: open a vault whose vault.json is damaged from the copy the
- *   catalog keeps (%COFFER_SETTING_VAULT_DOCUMENT), for a repair to write
- *   it again
+ * @for_repair: open a vault whose vault.json is damaged (or missing, while
+ *   this machine's key objects are there) from the copy the catalog keeps
+ *   (%COFFER_SETTING_VAULT_DOCUMENT), for a repair to write it again
  * @out_damage: (out) (optional): with @for_repair, why vault.json could not
  *   be read, or %NULL when it could
  * @out_registration: (out) (optional): the registration
@@ -789,7 +812,8 @@ coffer_open_registered_vault_full (CofferCatalog *catalog,
     }
   vault = coffer_vault_open (store, registration->vault_id, cancellable, &local_error);
   if (vault == NULL && for_repair &&
-      g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_CORRUPT))
+      (g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_CORRUPT) ||
+       vault_json_lost (store, registration->machine_id, local_error, cancellable)))
     {
       g_autofree char *copy =
           coffer_catalog_get_setting (catalog, COFFER_SETTING_VAULT_DOCUMENT, NULL);
