@@ -15,6 +15,7 @@
 #include "agent-vault-wait.h"
 
 #include "coffer-index-loader.h"
+#include "coffer-input.h"
 
 #include <string.h>
 
@@ -262,6 +263,15 @@ watch_store (AgentJob *self, CofferVault *vault)
   g_mutex_unlock (&self->lock);
 }
 
+/* D-Bus strings are UTF-8; a phase or message may name a file that is not. */
+static char *
+utf8_text (const char *text)
+{
+  if (text == NULL)
+    return g_strdup ("");
+  return g_utf8_validate (text, -1, NULL) ? g_strdup (text) : coffer_input_escape (text, -1);
+}
+
 static gboolean
 publish_progress_cb (gpointer user_data)
 {
@@ -272,6 +282,7 @@ publish_progress_cb (gpointer user_data)
   gint64 eta = -1;
   guint64 expected, done;
   g_autofree char *retrying = NULL;
+  g_autofree char *phase = NULL;
   guint retries = 0;
 
   g_mutex_lock (&self->lock);
@@ -316,11 +327,11 @@ publish_progress_cb (gpointer user_data)
   else if (self->rate > 0 && expected > 0)
     eta = 0;
 
+  phase = utf8_text (progress.phase);
   if (progress.phase != NULL)
-    coffer_dbus_job_set_phase (self->skeleton, progress.phase);
+    coffer_dbus_job_set_phase (self->skeleton, phase);
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&builder, "{sv}", "phase",
-                         g_variant_new_string (progress.phase != NULL ? progress.phase : ""));
+  g_variant_builder_add (&builder, "{sv}", "phase", g_variant_new_string (phase));
   g_variant_builder_add (&builder, "{sv}", "bytes-scanned",
                          g_variant_new_uint64 (progress.bytes_scanned));
   g_variant_builder_add (&builder, "{sv}", "bytes-sent",
@@ -1137,12 +1148,16 @@ backup_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   AgentJob *self = AGENT_JOB (source);
   GTask *outer = user_data;
+  g_autofree char *phase = NULL;
+  g_autofree char *message = NULL;
 
   g_clear_handle_id (&self->progress_source, g_source_remove);
   publish_progress_cb (self);
   coffer_dbus_job_set_status (self->skeleton, self->record->status);
-  coffer_dbus_job_set_phase (self->skeleton, self->record->phase);
-  coffer_dbus_job_emit_finished (self->skeleton, self->record->status, self->record->message);
+  phase = utf8_text (self->record->phase);
+  message = utf8_text (self->record->message);
+  coffer_dbus_job_set_phase (self->skeleton, phase);
+  coffer_dbus_job_emit_finished (self->skeleton, self->record->status, message);
   g_message ("Job %" G_GINT64_FORMAT " (%s) ended: %s — %s", self->record->id, self->record->kind,
              self->record->status, self->record->message);
   g_task_return_boolean (outer, TRUE);

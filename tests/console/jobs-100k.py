@@ -175,7 +175,8 @@ def main():
     details = find(app, "Job Details", name="Job Details", roleName="dialog", showing_only=True)
     heading = find_showing(details, "the failed items heading", name="Failed items heading",
                            roleName="label")
-    wait_for(lambda: heading.text == f"{FAILED_ITEMS} items failed:", "the count of failed items")
+    wait_for(lambda: heading.text == f"{FAILED_ITEMS} items not backed up:",
+             "the count of failed items, in a backup's words")
     failed = find_showing(details, "the failed items", name="Failed items", roleName="table")
     wait_for(lambda: failed.queryTable().nRows >= 1, "the first failed items")
     first = failed.queryTable().getAccessibleAt(0, 0).name
