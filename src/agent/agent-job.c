@@ -868,6 +868,9 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
 
   record_failed_items (self, result->repairs);
   record_failed_items (self, result->problems);
+  g_mutex_lock (&self->lock);
+  self->record->bytes_scanned = self->progress.bytes_scanned;
+  g_mutex_unlock (&self->lock);
   self->record->files_failed = result->problems->len + result->files_lost;
   if (repair && result->problems->len > 0)
     end_record (self, "failed",
