@@ -167,10 +167,8 @@ cmd_test () {
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 G_SLICE=always-malloc \
     meson test -C _build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
       --suite libcoffer
-  # The agent leaks two D-Bus messages in /agent/input/options-are-checked
-  # (HACKING.md, "Fuzzing and sanitizers"): its tests run without the leak
-  # check until that is found.
-  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:fast_unwind_on_malloc=0 \
+  LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0" \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 G_SLICE=always-malloc \
     meson test -C _build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
       --suite agent

@@ -521,7 +521,7 @@ register_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   end_registration_change (self);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_dbus_method_invocation_take_error (g_steal_pointer (&data->invocation), error);
+      g_dbus_method_invocation_take_error (data->invocation, error);
       return;
     }
 
@@ -537,7 +537,7 @@ register_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_ptr_array_add (data->warnings, NULL);
   g_variant_builder_add (&builder, "{sv}", "warnings",
                          g_variant_new_strv ((const char *const *) data->warnings->pdata, -1));
-  coffer_dbus_agent_complete_register (self->skeleton, g_steal_pointer (&data->invocation), NULL,
+  coffer_dbus_agent_complete_register (self->skeleton, data->invocation, NULL,
                                        g_variant_builder_end (&builder));
 }
 
@@ -630,12 +630,12 @@ unregister_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   end_registration_change (self);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
+      g_dbus_method_invocation_take_error (invocation, error);
       return;
     }
   apply_registration (self, NULL);
   g_message ("Unregistered; the vault keeps this server's recovery points");
-  coffer_dbus_agent_complete_unregister (self->skeleton, g_steal_pointer (&invocation));
+  coffer_dbus_agent_complete_unregister (self->skeleton, invocation);
 }
 
 static gboolean
@@ -676,9 +676,9 @@ change_passphrase_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   end_registration_change (self);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
+    g_dbus_method_invocation_take_error (invocation, error);
   else
-    coffer_dbus_agent_complete_change_passphrase (self->skeleton, g_steal_pointer (&invocation));
+    coffer_dbus_agent_complete_change_passphrase (self->skeleton, invocation);
 }
 
 static gboolean
@@ -731,9 +731,9 @@ method_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   reply = g_task_propagate_pointer (G_TASK (result), &error);
   if (reply == NULL)
-    g_dbus_method_invocation_take_error (g_steal_pointer (&invocation), error);
+    g_dbus_method_invocation_take_error (invocation, error);
   else
-    g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), reply);
+    g_dbus_method_invocation_return_value (invocation, reply);
 }
 
 static void
@@ -1324,7 +1324,7 @@ check_cache_folder_cb (GObject *source, GAsyncResult *result, gpointer user_data
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_dbus_method_invocation_take_error (g_steal_pointer (&data->invocation), error);
+      g_dbus_method_invocation_take_error (data->invocation, error);
       return;
     }
   /* Another job may have started while the folder was checked. */
@@ -1334,9 +1334,8 @@ check_cache_folder_cb (GObject *source, GAsyncResult *result, gpointer user_data
       g_clear_object (&data->invocation);
       return;
     }
-  coffer_dbus_agent_complete_start_cache_move (self->skeleton, g_steal_pointer (&data->invocation),
-                                               agent_job_get_object_path (job),
-                                               agent_job_get_id (job));
+  coffer_dbus_agent_complete_start_cache_move (
+      self->skeleton, data->invocation, agent_job_get_object_path (job), agent_job_get_id (job));
   agent_job_run_cache_move (job, data->folder, job_done_cb, g_object_ref (self));
 }
 

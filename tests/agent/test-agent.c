@@ -445,7 +445,7 @@ test_options_are_checked (void)
         proxy, g_variant_new_handle (0), g_variant_new_bytestring ("correct horse battery staple"),
         options_of ("existing", g_variant_new_string ("yes")), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
         &result, NULL, NULL, &error));
-    assert_invalid_args (g_steal_pointer (&error), "“existing” takes a value of type “b”");
+    assert_invalid_args (error, "“existing” takes a value of type “b”");
   }
 
   /* The agent is still there, and changed nothing. */
@@ -509,7 +509,8 @@ test_values_are_checked (void)
   /* A status ListJobs does not know. */
   g_assert_false (coffer_dbus_agent_call_list_jobs_sync (
       proxy, 0, 10, "garbage", G_DBUS_CALL_FLAGS_NONE, -1, &jobs, NULL, &error));
-  shown = shown_error (g_steal_pointer (&error));
+  shown = shown_error (error);
+  g_clear_error (&error);
   g_assert_error (shown, COFFER_ERROR, COFFER_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (shown->message, "“garbage” is not a job status"));
   g_clear_error (&shown);
@@ -517,7 +518,7 @@ test_values_are_checked (void)
   /* A job number is unsigned, however large. */
   g_assert_false (coffer_dbus_agent_call_get_job_sync (proxy, G_MAXUINT64, G_DBUS_CALL_FLAGS_NONE,
                                                        -1, &job, NULL, &error));
-  shown = shown_error (g_steal_pointer (&error));
+  shown = shown_error (error);
   g_assert_error (shown, COFFER_ERROR, COFFER_ERROR_NOT_FOUND);
   g_assert_cmpstr (shown->message, ==, "There is no job 18446744073709551615.");
 }
@@ -564,21 +565,23 @@ test_passphrase_limits (void)
       g_assert_false (coffer_dbus_agent_call_register_sync (
           proxy, g_variant_new_handle (0), passphrase, options_of (NULL, NULL),
           G_DBUS_CALL_FLAGS_NONE, 60000, fds, &result, NULL, NULL, &error));
-      shown = shown_error (g_steal_pointer (&error));
+      shown = shown_error (error);
+      g_clear_error (&error);
       g_assert_error (shown, COFFER_ERROR, COFFER_ERROR_WEAK_PASSPHRASE);
       g_assert_cmpstr (shown->message, ==, cases[i].expected);
       g_clear_error (&shown);
 
       g_assert_false (coffer_dbus_agent_call_change_passphrase_sync (
           proxy, passphrase, G_DBUS_CALL_FLAGS_NONE, 60000, NULL, &error));
-      shown = shown_error (g_steal_pointer (&error));
+      shown = shown_error (error);
+      g_clear_error (&error);
       g_assert_cmpstr (shown->message, ==, cases[i].expected);
       g_clear_error (&shown);
 
       g_assert_false (coffer_dbus_agent_call_list_points_sync (
           proxy, options_of ("passphrase", passphrase), G_DBUS_CALL_FLAGS_NONE, 60000, &points,
           NULL, &error));
-      shown = shown_error (g_steal_pointer (&error));
+      shown = shown_error (error);
       g_assert_cmpstr (shown->message, ==, cases[i].expected);
     }
 }
@@ -621,7 +624,8 @@ test_credentials_descriptor_is_checked (void)
           proxy, g_variant_new_handle (0),
           g_variant_new_bytestring ("correct horse battery staple"), options_of (NULL, NULL),
           G_DBUS_CALL_FLAGS_NONE, 10000, fds, &result, NULL, NULL, &error));
-      shown = shown_error (g_steal_pointer (&error));
+      shown = shown_error (error);
+      g_clear_error (&error);
       g_assert_nonnull (strstr (shown->message, cases[i].expected));
       /* And the agent is still there. */
       g_assert_true (coffer_dbus_agent_call_get_status_sync (proxy, G_DBUS_CALL_FLAGS_NONE, -1,
