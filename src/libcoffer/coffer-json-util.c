@@ -255,5 +255,21 @@ coffer_json_to_bytes (JsonBuilder *builder)
   json_generator_set_pretty (generator, TRUE);
   json_generator_set_root (generator, root);
   text = json_generator_to_data (generator, &length);
+  if (memchr (text, 0x1f, length) != NULL)
+    {
+      /* json-glib 1.6 escapes every control character but U+001F, which it
+       * writes raw: invalid JSON, which no reader (ours included) takes back.
+       * A raw 0x1f can only be inside a string, so it is escaped here. */
+      GString *escaped = g_string_sized_new (length + 16);
+
+      for (gsize i = 0; i < length; i++)
+        if (text[i] == 0x1f)
+          g_string_append (escaped, "\\u001f");
+        else
+          g_string_append_c (escaped, text[i]);
+      g_string_append_c (escaped, '\n');
+      length = escaped->len;
+      return g_bytes_new_take (g_string_free (escaped, FALSE), length);
+    }
   return g_bytes_new_take (g_strconcat (text, "\n", NULL), length + 1);
 }
