@@ -830,6 +830,7 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
       options.read_data = read_data;
       options.repair = repair;
       options.catalog_points = known;
+      options.catalog = self->catalog;
       options.machine = &machine;
       options.passphrase = passphrase;
       options.key_name = key_name;

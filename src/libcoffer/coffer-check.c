@@ -681,28 +681,47 @@ move_away (Check *check, const char *object, const char *why, GError **error)
   return FALSE;
 }
 
+/* One document's repair failed: unless reading cannot go on, it is noted
+ * (the check after the repair lists what is left) and the repair goes on,
+ * so one object that cannot be written again does not stop the others. */
+static gboolean
+step_failed (Check *check, const char *object, GError **step_error, GError **error)
+{
+  if (coffer_error_stops_reading (*step_error))
+    {
+      g_propagate_error (error, g_steal_pointer (step_error));
+      return FALSE;
+    }
+  add_itemf (check->result->repairs, object, "Could not be mended: %s", (*step_error)->message);
+  g_clear_error (step_error);
+  return TRUE;
+}
+
 static gboolean
 repair_documents (Check *check, GError **error)
 {
   const CofferCheckOptions *options = check->options;
   g_autofree char *machine_json = machine_object (check, "machine.json");
   g_autofree char *config = machine_object (check, "config");
+  g_autoptr (GError) step = NULL;
   GHashTableIter iter;
   gpointer key;
 
   report (check, "Repairing the vault's documents…");
   if (options->vault_damage != NULL)
     {
-      if (!move_away (check, "vault.json", "Damaged.", error) ||
-          !coffer_vault_put_document (options->vault, check->cancellable, error))
+      if (move_away (check, "vault.json", "Damaged.", &step) &&
+          coffer_vault_put_document (options->vault, check->cancellable, &step))
+        add_item (check->result->repairs, "vault.json", "Written again from this server's copy.");
+      else if (!step_failed (check, "vault.json", &step, error))
         return FALSE;
-      add_item (check->result->repairs, "vault.json", "Written again from this server's copy.");
     }
   if (check->bad_credentials &&
       !move_away (check, "credentials/current",
                   "Damaged: issue a new credentials file (coffer vault credentials) before "
                   "registering another server.",
-                  error))
+                  &step) &&
+      !step_failed (check, "credentials/current", &step, error))
     return FALSE;
 
   if (check->bad_machine && options->machine != NULL)
@@ -717,33 +736,37 @@ repair_documents (Check *check, GError **error)
       info->agent_version = g_strdup (PACKAGE_VERSION);
       info->instance_id = g_strdup (options->machine->instance_id);
       info->registered_at = options->machine->registered_at;
-      if (!move_away (check, machine_json, "Damaged.", error) ||
-          !coffer_vault_put_machine (options->vault, info, TRUE, check->cancellable, error))
+      if (move_away (check, machine_json, "Damaged.", &step) &&
+          coffer_vault_put_machine (options->vault, info, TRUE, check->cancellable, &step))
+        add_item (check->result->repairs, machine_json, "Written again from this server's record.");
+      else if (!step_failed (check, machine_json, &step, error))
         return FALSE;
-      add_item (check->result->repairs, machine_json, "Written again from this server's record.");
     }
   if (check->bad_config)
     {
-      if (!move_away (check, config, "Damaged.", error) ||
-          !coffer_machine_config_put (options->vault, options->machine_id, options->keys, FALSE,
-                                      check->cancellable, error))
+      if (move_away (check, config, "Damaged.", &step) &&
+          coffer_machine_config_put (options->vault, options->machine_id, options->keys, FALSE,
+                                     check->cancellable, &step))
+        add_item (check->result->repairs, config, "Written again.");
+      else if (!step_failed (check, config, &step, error))
         return FALSE;
-      add_item (check->result->repairs, config, "Written again.");
     }
 
   g_hash_table_iter_init (&iter, check->bad_keys);
   while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!move_away (check, key, "Damaged or foreign key object.", error))
+    if (!move_away (check, key, "Damaged or foreign key object.", &step) &&
+        !step_failed (check, key, &step, error))
       return FALSE;
   if (options->passphrase != NULL && !check->good_key)
     {
       g_autofree char *name = NULL;
 
-      if (!coffer_machine_put_keys (options->vault, options->machine_id, options->keys,
-                                    options->passphrase, &name, check->cancellable, error))
+      if (coffer_machine_put_keys (options->vault, options->machine_id, options->keys,
+                                   options->passphrase, &name, check->cancellable, &step))
+        add_item (check->result->repairs, name,
+                  "A new key object: this server's keys, wrapped by its passphrase.");
+      else if (!step_failed (check, "keys/", &step, error))
         return FALSE;
-      add_item (check->result->repairs, name,
-                "A new key object: this server's keys, wrapped by its passphrase.");
     }
   return TRUE;
 }
@@ -1190,6 +1213,45 @@ root_is_readable (Check *check, CofferIndex *index, const guint8 *root)
   return plain != NULL && (nodes = coffer_tree_parse (plain, NULL)) != NULL;
 }
 
+/* Tells the catalog a point's new state before the vault changes, as a
+ * prune does: a repair stopped half-way leaves no point the catalog
+ * expects and the vault lacks. */
+static gboolean
+tell_catalog (
+    Check *check, const char *id, const char *state, CofferSnapshot *replacement, GError **error)
+{
+  CofferCatalog *catalog = check->options->catalog;
+
+  if (catalog == NULL)
+    return TRUE;
+  if (replacement != NULL && !coffer_catalog_add_point (catalog, check->options->machine_id,
+                                                        replacement->id, replacement->time, error))
+    return FALSE;
+  return coffer_catalog_set_point_state (catalog, id, state,
+                                         replacement != NULL ? replacement->id : NULL, error);
+}
+
+/* The point a repair already wrote to replace @id, when it is in the vault
+ * (a repair stopped before it moved the old point away). */
+static const char *
+replacement_of (Check *check, const char *id)
+{
+  GPtrArray *known = check->options->catalog_points;
+
+  for (guint i = 0; known != NULL && i < known->len; i++)
+    {
+      CofferCatalogPoint *point = g_ptr_array_index (known, i);
+
+      if (!g_str_equal (point->id, id) || !g_str_equal (point->state, "replaced"))
+        continue;
+      for (guint p = 0; p < check->points->len; p++)
+        if (g_str_equal (((CofferSnapshot *) g_ptr_array_index (check->points, p))->id,
+                         point->replaced_by))
+          return point->replaced_by;
+    }
+  return NULL;
+}
+
 static gboolean
 repair_points (Check *check, CofferIndex *index, GError **error)
 {
@@ -1237,6 +1299,13 @@ repair_points (Check *check, CofferIndex *index, GError **error)
         rewrite.bytes_lost = 0;
         g_ptr_array_set_size (rewrite.lost, 0);
         g_hash_table_remove_all (rewrite.rewritten);
+        if (replacement_of (check, old->id) != NULL)
+          {
+            g_string_free (names, TRUE);
+            if (!move_away (check, old_object, "Replaced by a repaired recovery point.", error))
+              goto out;
+            continue;
+          }
         /* Hardlink groups are numbered per point: find this one's lost. */
         g_hash_table_remove_all (lost_groups);
         g_hash_table_remove_all (seen);
@@ -1250,7 +1319,8 @@ repair_points (Check *check, CofferIndex *index, GError **error)
                        "be recovered; the point is given up.",
                        when);
             g_ptr_array_add (check->result->points_lost, g_strdup (old->id));
-            if (!move_away (check, old_object, "Recovery point without its top folder.", error))
+            if (!tell_catalog (check, old->id, "lost", NULL, error) ||
+                !move_away (check, old_object, "Recovery point without its top folder.", error))
               goto out;
             continue;
           }
@@ -1298,7 +1368,8 @@ repair_points (Check *check, CofferIndex *index, GError **error)
             }
         }
         if (!coffer_snapshot_put (check->options->vault, check->options->machine_id,
-                                  check->options->keys, snapshot, check->cancellable, error))
+                                  check->options->keys, snapshot, check->cancellable, error) ||
+            !tell_catalog (check, old->id, "replaced", snapshot, error))
           {
             g_string_free (names, TRUE);
             goto out;
@@ -1354,6 +1425,9 @@ repair (Check *check, GError **error)
   if (!repair_documents (check, error))
     return FALSE;
 
+  for (guint i = 0; i < check->damaged_known->len; i++)
+    if (!tell_catalog (check, g_ptr_array_index (check->damaged_known, i), "lost", NULL, error))
+      return FALSE;
   report (check, "Moving damaged recovery points out of the way…");
   g_hash_table_iter_init (&iter, check->bad_points);
   while (g_hash_table_iter_next (&iter, &key, NULL))
@@ -1378,6 +1452,28 @@ repair (Check *check, GError **error)
   for (guint i = 0; i < check->damaged_known->len; i++)
     g_ptr_array_add (check->result->points_lost,
                      g_strdup (g_ptr_array_index (check->damaged_known, i)));
+  return TRUE;
+}
+
+/* A repair gives up what it cannot find: when not one pack the index names
+ * is there, the vault is more likely incomplete (a folder moved away, a
+ * drive half-copied, data/ a link to another disk) than damaged, and a
+ * repair would give up every point. */
+static gboolean
+repair_is_safe (Check *check, GError **error)
+{
+  CofferIndexReport *index_report = check->index_report;
+  g_autofree char *data = machine_object (check, "data/");
+
+  if (index_report->missing_packs->len > 0 && index_report->packs->len == 0)
+    {
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "Nothing was repaired: not one of the %u packs the index names is in the "
+                   "vault (%s is empty or missing). If the vault was moved or copied, make it "
+                   "whole again first; a repair now would give up every recovery point.",
+                   index_report->missing_packs->len, data);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -1416,7 +1512,7 @@ coffer_check_run_full (const CofferCheckOptions *options, GCancellable *cancella
       g_autoptr (GPtrArray) known = NULL;
       Check verify = { &again };
 
-      ok = repair (&check, error);
+      ok = repair_is_safe (&check, error) && repair (&check, error);
       check_clear (&check);
       if (!ok)
         return NULL;

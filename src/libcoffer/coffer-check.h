@@ -26,6 +26,8 @@ G_BEGIN_DECLS
  *   checked against it, and a repair wraps the keys with it
  * @key_name: (nullable): the key object this machine's keys were last
  *   opened from, to name it when it is missing
+ * @catalog: (nullable): the catalog to tell, as a repair goes, of the
+ *   points it gives up or replaces (before the vault changes)
  * @vault_damage: (nullable): why vault.json could not be read, when the
  *   vault was opened from a copy; a repair writes it again
  * @progress: (nullable): called now and then
@@ -44,6 +46,7 @@ typedef struct
   const CofferMachineInfo *machine;
   const char *passphrase;
   const char *key_name;
+  CofferCatalog *catalog;
   const char *vault_damage;
   CofferBackupProgressFunc progress;
   gpointer progress_data;

@@ -6,9 +6,9 @@
  *   1. every index file is read on its own; one that is damaged, foreign,
  *      cut short or not a file at all is reported and skipped;
  *   2. the packs in the vault are listed; a pack an index file names but the
- *      vault does not hold is forgotten (a backup then stores its chunks
- *      again instead of pointing at nothing), and a pack smaller than its
- *      blobs reach is reported;
+ *      vault does not hold, or holds smaller than its blobs reach (cut short,
+ *      or not a file at all), is reported and forgotten: a backup then
+ *      stores its chunks again instead of pointing at nothing;
  *   3. every pack no index file names is read from its own header and joins
  *      the index as pending, so a lost index file costs a scan of those
  *      headers, never data — and the next backup writes them into an index
@@ -263,6 +263,9 @@ coffer_index_load_from_vault (CofferVault *vault,
         }
       else if (entry->size < *(guint64 *) value)
         {
+          /* Forgotten too: a backup must store its chunks again rather
+           * than point into what was cut off. */
+          g_hash_table_add (missing, key);
           g_ptr_array_add (report->short_packs, g_strdup (key));
           add_problem (report, entry->name,
                        "Pack is damaged: it has %" G_GUINT64_FORMAT

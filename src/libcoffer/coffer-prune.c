@@ -25,6 +25,7 @@
 #include "coffer-blob.h"
 #include "coffer-error.h"
 #include "coffer-files-cache.h"
+#include "coffer-index-loader.h"
 #include "coffer-index.h"
 #include "coffer-lock.h"
 #include "coffer-pack.h"
@@ -194,6 +195,7 @@ prune_locked (Prune *prune, CofferPruneResult *result, GError **error)
   g_autoptr (GPtrArray) index_files = NULL;
   g_autoptr (GPtrArray) packs = NULL;
   g_autoptr (GPtrArray) indexed = NULL;
+  g_autoptr (CofferIndexReport) damage = NULL;
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GHashTable) unused_indexed =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -215,16 +217,26 @@ prune_locked (Prune *prune, CofferPruneResult *result, GError **error)
   index_files = coffer_store_list_sync (store, index_prefix, prune->cancellable, error);
   if (index_files == NULL)
     return FALSE;
-  for (guint i = 0; i < index_files->len; i++)
+  /* Read as every reader reads it, so that a pack the vault lost never
+   * stands for a blob another pack holds; but damage to the index, or a
+   * pack it names that is gone or cut short, stops the prune before it
+   * deletes anything: a repair comes first. (A pack no index names whose
+   * header cannot be read holds nothing a point can reach: prune removes
+   * it like an interrupted backup's pack, unless a point needs a blob no
+   * index knows, which stops it below.) */
+  if (!coffer_index_load_from_vault (options->vault, options->machine_id, options->keys,
+                                     prune->index, &damage, prune->cancellable, error))
+    return FALSE;
+  if (damage->bad_index_files->len > 0 || damage->missing_packs->len > 0 ||
+      damage->short_packs->len > 0)
     {
-      CofferStoreEntry *entry = g_ptr_array_index (index_files, i);
-      g_autoptr (GBytes) file =
-          coffer_store_get_sync (store, entry->name, 0, -1, NULL, prune->cancellable, error);
+      CofferFailedItem *first = g_ptr_array_index (damage->problems, 0);
 
-      if (file == NULL ||
-          !coffer_index_load_file (prune->index, options->keys, entry->name + strlen (index_prefix),
-                                   file, error))
-        return FALSE;
+      g_set_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT,
+                   "Nothing was deleted: the vault is damaged (%s: %s). Run “coffer check "
+                   "--repair” first.",
+                   first->path, first->reason);
+      return FALSE;
     }
   for (guint i = 0; i < kept->len; i++)
     if (!walk_tree (prune, ((CofferSnapshot *) g_ptr_array_index (kept, i))->root, error))
@@ -251,7 +263,9 @@ prune_locked (Prune *prune, CofferPruneResult *result, GError **error)
   for (guint i = 0; i < indexed->len; i++)
     if (!g_hash_table_contains (used, g_ptr_array_index (indexed, i)))
       g_hash_table_add (unused_indexed, g_strdup (g_ptr_array_index (indexed, i)));
-  if (g_hash_table_size (unused_indexed) > 0)
+  /* Packs no index file named (an interrupted backup's) are written into
+   * the index when a point needs them. */
+  if (g_hash_table_size (unused_indexed) > 0 || damage->scanned_packs->len > 0)
     {
       report (prune, "Writing the index…");
       if (!rewrite_index (prune, index_files, unused_indexed, result, error))

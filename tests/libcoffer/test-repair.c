@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coffer-test-util.h"
 #include "coffer.h"
@@ -509,6 +510,90 @@ test_missing_point_the_catalog_knows (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (g_ptr_array_index (repaired->points_lost, 0), ==, second->id);
 }
 
+static gboolean
+prune (Fixture *fixture, CofferPruneResult *result, GError **error)
+{
+  CofferPruneOptions options = {
+    .vault = fixture->vault,
+    .machine_id = MACHINE,
+    .instance_id = "test-instance",
+    .keys = fixture->keys,
+    .now = g_get_real_time () / G_USEC_PER_SEC,
+  };
+  g_autoptr (GTimeZone) tz = g_time_zone_new_utc ();
+  CofferSchedule schedule;
+
+  coffer_schedule_init_default (&schedule);
+  schedule.retain_daily = 7;
+  options.schedule = &schedule;
+  options.tz = tz;
+  return coffer_prune_run (&options, result, NULL, error);
+}
+
+/* A pack lost, or cut short: the next backup stores its chunks again (it
+ * never points into what is gone), and a prune deletes nothing until a
+ * repair: it must never take the pack that holds them again for unused. */
+static void
+test_backups_and_prune_after_a_lost_pack (Fixture *fixture, gconstpointer data)
+{
+  guint cut = GPOINTER_TO_UINT (data);
+
+  {
+    g_autoptr (CofferSnapshot) first = NULL;
+    g_autoptr (CofferSnapshot) second = NULL;
+    g_autoptr (GPtrArray) packs = NULL;
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CofferCheckResult) repaired = NULL;
+    g_autofree char *path = NULL;
+    CofferPruneResult result;
+
+    make_source (fixture);
+    first = back_up (fixture);
+    packs = list (fixture, "data/");
+    path = path_of (fixture, largest_pack (fixture, packs));
+    if (cut == 0)
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    else
+      g_assert_cmpint (truncate (path, 1000), ==, 0);
+
+    second = back_up (fixture);
+    {
+      g_autoptr (CofferRestoreResult) restored = restore (fixture, second, NULL);
+      g_autoptr (GPtrArray) none = g_ptr_array_new ();
+
+      g_assert_cmpuint (restored->failed->len, ==, 0);
+      assert_all_restored_but (fixture, none);
+    }
+
+    g_assert_false (prune (fixture, &result, &error));
+    g_assert_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, "Nothing was deleted"));
+    g_clear_error (&error);
+
+    repaired = check (fixture, TRUE, NULL);
+    g_assert_cmpuint (repaired->problems->len, ==, 0);
+    g_assert_true (prune (fixture, &result, &error));
+    g_assert_no_error (error);
+    {
+      g_autoptr (GPtrArray) points =
+          coffer_snapshot_list (fixture->vault, MACHINE, fixture->keys, NULL, NULL, &error);
+      CofferSnapshot *newest;
+      g_autoptr (CofferRestoreResult) restored = NULL;
+      g_autoptr (GPtrArray) none = g_ptr_array_new ();
+      g_autofree char *base = g_path_get_basename (fixture->source);
+      g_autofree char *again = g_build_filename (fixture->target, base, NULL);
+      g_autofree char *command = g_strdup_printf ("rm -rf '%s'", again);
+
+      g_assert_no_error (error);
+      newest = g_ptr_array_index (points, points->len - 1);
+      g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
+      restored = restore (fixture, newest, NULL);
+      g_assert_cmpuint (restored->failed->len, ==, 0);
+      assert_all_restored_but (fixture, none);
+    }
+  }
+}
+
 /* Move renames, refuses to replace, and says when there is nothing. */
 static void
 test_store_move (Fixture *fixture, gconstpointer data)
@@ -547,6 +632,12 @@ main (int argc, char **argv)
   ADD ("repair-of-a-damaged-pack", test_repair_of_a_damaged_pack);
   ADD ("missing-point-the-catalog-knows", test_missing_point_the_catalog_knows);
   ADD ("store-move", test_store_move);
+  g_test_add ("/libcoffer/repair/backups-and-prune-after-a-lost-pack", Fixture,
+              GUINT_TO_POINTER (0), coffer_test_vault_set_up,
+              test_backups_and_prune_after_a_lost_pack, coffer_test_vault_tear_down);
+  g_test_add ("/libcoffer/repair/backups-and-prune-after-a-cut-pack", Fixture, GUINT_TO_POINTER (1),
+              coffer_test_vault_set_up, test_backups_and_prune_after_a_lost_pack,
+              coffer_test_vault_tear_down);
 #undef ADD
 
   return g_test_run ();
