@@ -892,6 +892,33 @@ repair_packs (Check *check, GError **error)
   return TRUE;
 }
 
+/* Writes the index's pending entries as index files; @written (nullable)
+ * gets their object names. */
+static gboolean
+put_pending_index (Check *check, CofferIndex *index, GHashTable *written, GError **error)
+{
+  g_autoptr (GPtrArray) files = coffer_index_take_pending (index, check->options->keys);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      GBytes *file = g_ptr_array_index (files, i);
+      g_autofree char *name = coffer_index_file_name (file);
+      g_autofree char *object = coffer_index_object_name (check->options->machine_id, name);
+      g_autoptr (GError) local_error = NULL;
+
+      if (!coffer_store_put_sync (check->store, object, file, COFFER_PUT_IF_ABSENT, NULL, NULL,
+                                  check->cancellable, &local_error) &&
+          !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (written != NULL)
+        g_hash_table_add (written, g_steal_pointer (&object));
+    }
+  return TRUE;
+}
+
 /* Builds the index anew from every pack's header and replaces the index
  * files with it. */
 static gboolean
@@ -902,7 +929,6 @@ rebuild_index (Check *check, CofferIndex **out_index, GError **error)
   g_autoptr (CofferIndex) index = coffer_index_new ();
   g_autoptr (GPtrArray) packs = NULL;
   g_autoptr (GPtrArray) old_files = NULL;
-  g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GHashTable) bad_files = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -937,26 +963,11 @@ rebuild_index (Check *check, CofferIndex **out_index, GError **error)
     }
 
   coffer_index_mark_all_pending (index);
-  files = coffer_index_take_pending (index, check->options->keys);
-  for (guint i = 0; i < files->len; i++)
-    {
-      GBytes *file = g_ptr_array_index (files, i);
-      g_autofree char *name = coffer_index_file_name (file);
-      g_autofree char *object = coffer_index_object_name (check->options->machine_id, name);
-      g_autoptr (GError) local_error = NULL;
-
-      if (!coffer_store_put_sync (check->store, object, file, COFFER_PUT_IF_ABSENT, NULL, NULL,
-                                  check->cancellable, &local_error) &&
-          !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      g_hash_table_add (written, g_steal_pointer (&object));
-    }
+  if (!put_pending_index (check, index, written, error))
+    return FALSE;
   add_itemf (check->result->repairs, index_prefix,
              "The index was rebuilt from the headers of %u packs into %u index files.", packs->len,
-             files->len);
+             g_hash_table_size (written));
 
   /* Only now do the old files go, into damaged/ too: damaged ones, and
    * the others, which may name packs that are gone (their every good entry
@@ -1347,26 +1358,11 @@ repair_points (Check *check, CofferIndex *index, GError **error)
         snapshot->files = old->files > rewrite.files_lost ? old->files - rewrite.files_lost : 0;
         snapshot->bytes = old->bytes > rewrite.bytes_lost ? old->bytes - rewrite.bytes_lost : 0;
 
-        {
-          g_autoptr (GPtrArray) files = coffer_index_take_pending (index, check->options->keys);
-
-          for (guint f = 0; f < files->len; f++)
-            {
-              GBytes *file = g_ptr_array_index (files, f);
-              g_autofree char *name = coffer_index_file_name (file);
-              g_autofree char *object = coffer_index_object_name (check->options->machine_id, name);
-              g_autoptr (GError) local_error = NULL;
-
-              if (!coffer_store_put_sync (check->store, object, file, COFFER_PUT_IF_ABSENT, NULL,
-                                          NULL, check->cancellable, &local_error) &&
-                  !g_error_matches (local_error, COFFER_ERROR, COFFER_ERROR_EXISTS))
-                {
-                  g_propagate_error (error, g_steal_pointer (&local_error));
-                  g_string_free (names, TRUE);
-                  goto out;
-                }
-            }
-        }
+        if (!put_pending_index (check, index, NULL, error))
+          {
+            g_string_free (names, TRUE);
+            goto out;
+          }
         if (!coffer_snapshot_put (check->options->vault, check->options->machine_id,
                                   check->options->keys, snapshot, check->cancellable, error) ||
             !tell_catalog (check, old->id, "replaced", snapshot, error))

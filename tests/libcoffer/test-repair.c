@@ -565,10 +565,27 @@ test_backups_and_prune_after_a_lost_pack (Fixture *fixture, gconstpointer data)
       assert_all_restored_but (fixture, none);
     }
 
-    g_assert_false (prune (fixture, &result, &error));
-    g_assert_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT);
-    g_assert_nonnull (strstr (error->message, "Nothing was deleted"));
-    g_clear_error (&error);
+    /* Prune deletes nothing while the index names the lost pack; it may
+     * go on when none does (every blob of it was stored again, in an
+     * index file read first): either way no data a point needs goes. */
+    if (!prune (fixture, &result, &error))
+      {
+        g_assert_error (error, COFFER_ERROR, COFFER_ERROR_CORRUPT);
+        g_assert_nonnull (strstr (error->message, "Nothing was deleted"));
+        g_clear_error (&error);
+      }
+    {
+      g_autoptr (CofferRestoreResult) restored = NULL;
+      g_autoptr (GPtrArray) none = g_ptr_array_new ();
+      g_autofree char *base = g_path_get_basename (fixture->source);
+      g_autofree char *again = g_build_filename (fixture->target, base, NULL);
+      g_autofree char *command = g_strdup_printf ("rm -rf '%s'", again);
+
+      g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
+      restored = restore (fixture, second, NULL);
+      g_assert_cmpuint (restored->failed->len, ==, 0);
+      assert_all_restored_but (fixture, none);
+    }
 
     repaired = check (fixture, TRUE, NULL);
     g_assert_cmpuint (repaired->problems->len, ==, 0);
