@@ -899,11 +899,17 @@ check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
                                  "them. “coffer check --repair” mends what can be mended.",
                                  result->problems->len, self->record->id));
   else
-    end_record (
-        self, "completed",
-        g_strdup_printf ("No damage found: %u recovery points, %u packs%s%s.", result->snapshots,
-                         result->packs, read_data || repair ? ", every blob read and verified" : "",
-                         result->notes->len > 0 ? " (see the notes in the job's details)" : ""));
+    {
+      g_autofree char *points = g_strdup_printf (
+          g_dngettext (NULL, "%u recovery point", "%u recovery points", result->snapshots),
+          result->snapshots);
+      g_autofree char *packs =
+          g_strdup_printf (g_dngettext (NULL, "%u pack", "%u packs", result->packs), result->packs);
+
+      end_record (self, "completed",
+                  g_strdup_printf ("No damage found: %s, %s%s.", points, packs,
+                                   read_data || repair ? ", every blob read and verified" : ""));
+    }
   g_task_return_boolean (task, TRUE);
 }
 

@@ -847,7 +847,7 @@ test_killed_agent_leaves_a_failed_job (Fixture *fixture, gconstpointer data)
     /* What the killed job left behind does not hurt what is stored. */
     out = coffer_test_run_cli (coffer_test_bus_get_address (again->bus), check, NULL, &status);
     g_assert_cmpint (status, ==, 0);
-    g_assert_nonnull (strstr (out, "No damage found: 1 recovery points"));
+    g_assert_nonnull (strstr (out, "No damage found: 1 recovery point,"));
   }
 }
 

@@ -317,7 +317,7 @@ test_scheduled_waits_then_completes (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (job, "message"), ==, "Job completed.");
   wait_until_idle (fixture);
   g_assert_cmpint (cli (fixture, "check", "--read-data", "--wait"), ==, 0);
-  g_assert_nonnull (strstr (fixture->out, "No damage found: 1 recovery points"));
+  g_assert_nonnull (strstr (fixture->out, "No damage found: 1 recovery point,"));
 }
 
 /* Cancelled while it waits: the job ends cancelled at once, and nothing is
@@ -436,7 +436,7 @@ test_lost_in_the_middle (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (cli (fixture, "properties", "set", "--throttle", "off"), ==, 0);
   g_assert_cmpint (cli (fixture, "backup", "--wait"), ==, 0);
   g_assert_cmpint (cli (fixture, "check", "--read-data", "--wait"), ==, 0);
-  g_assert_nonnull (strstr (fixture->out, "No damage found: 1 recovery points"));
+  g_assert_nonnull (strstr (fixture->out, "No damage found: 1 recovery point,"));
   /* The lock the lost job could not remove is gone too, so a prune is not
    * held up for half an hour. */
   g_assert_cmpuint (count_locks (fixture), ==, 0);
@@ -474,7 +474,7 @@ test_scheduled_lost_in_the_middle (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (job, "kind"), ==, "backup");
   wait_until_idle (fixture);
   g_assert_cmpint (cli (fixture, "check", "--read-data", "--wait"), ==, 0);
-  g_assert_nonnull (strstr (fixture->out, "No damage found: 1 recovery points"));
+  g_assert_nonnull (strstr (fixture->out, "No damage found: 1 recovery point,"));
   g_assert_cmpuint (count_locks (fixture), ==, 0);
 }
 
