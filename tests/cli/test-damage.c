@@ -1262,8 +1262,8 @@ biggest (const char *vault, GPtrArray *objects)
 }
 
 /* Makes the source, registers and takes the two backups; FALSE (with
- * @problems said) when a step failed. Another process of the machine may
- * well kill the agent now and then: the caller tries again. */
+ * @problems said) when a step failed: an agent stopped from outside the
+ * test (SIGTERM) makes the caller try once more. */
 static gboolean
 make_backups (GPtrArray **out_first_packs, GPtrArray **out_first_index, GString **problems)
 {
@@ -1993,9 +1993,10 @@ status_text (int status)
     }
 }
 
-/* Runs the case; FALSE when the agent was stopped from outside (a SIGTERM
- * from another process of a busy machine) and @last_try is not set: then
- * nothing is reported, and the case is to run again. */
+/* Runs the case; FALSE when the agent was stopped from outside the test (a
+ * SIGTERM: it says "Stopping on request") and @last_try is not set: then
+ * nothing is reported, and the case runs once more. A crash is never
+ * retried. */
 static gboolean
 run_case (const DamageCase *kase, gboolean last_try)
 {
