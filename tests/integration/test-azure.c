@@ -437,8 +437,10 @@ test_outage_retries_then_fails_clearly (Fixture *fixture, gconstpointer data)
   g_test_message ("phases:\n%s", phases->str);
   g_assert_null (fixture->azurite);
   g_assert_false (g_subprocess_get_successful (backup));
-  /* The job said it was retrying, then failed in plain words. */
-  g_assert_nonnull (strstr (phases->str, "retrying (1)"));
+  /* The job said it was retrying, then failed in plain words. (Progress is
+   * sampled four times a second: on a busy machine the first retry may
+   * come and go between two samples, so any retry's number will do.) */
+  g_assert_nonnull (strstr (phases->str, "retrying ("));
   g_assert_nonnull (strstr (out, "cannot be reached"));
   g_assert_nonnull (strstr (out, "Coffer retried for 6 seconds"));
 
